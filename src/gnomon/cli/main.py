@@ -1,0 +1,71 @@
+"""``gnomon server start``: run the server until SIGINT or SIGTERM.
+
+Flag names follow ``temporal server start-dev`` where the two overlap.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+
+from gnomon import __version__
+from gnomon.cli.logs import configure
+from gnomon.server.app import GnomonServer, ServerConfig, default_db_path
+
+logger = logging.getLogger(__name__)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="gnomon", description="Gnomon: a Temporal-compatible server.")
+    parser.add_argument("--version", action="version", version=f"gnomon {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+    server = commands.add_parser("server", help="run the server").add_subparsers(dest="server_command", required=True)
+    start = server.add_parser("start", help="start the server (embedded SQLite)")
+    start.add_argument("--ip", default="127.0.0.1", help="IP address to listen on (default 127.0.0.1)")
+    start.add_argument("--port", "-p", type=int, default=7233, help="gRPC port (default 7233)")
+    where = start.add_mutually_exclusive_group()
+    where.add_argument("--db-filename", "-f", help=f"SQLite database file (default {default_db_path()})")
+    where.add_argument("--in-memory", action="store_true", help="keep everything in memory (lost at exit)")
+    start.add_argument(
+        "--namespace", "-n", action="append", default=[], help="extra namespace to create (repeatable)"
+    )
+    start.add_argument("--log-level", default="info", choices=["debug", "info", "warn", "warning", "error"])
+    start.add_argument("--log-format", default="text", choices=["text", "json"])
+    return parser
+
+
+async def serve(config: ServerConfig) -> None:
+    server = GnomonServer(config)
+    await server.start()
+    where = "in memory" if config.db_filename == ":memory:" else config.db_filename
+    print(f"Gnomon {__version__} listening on {server.address}", flush=True)
+    print(f"Database: {where}", flush=True)
+    print(f"Namespaces: {', '.join(config.namespaces)}", flush=True)
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stopping.set)
+    await stopping.wait()
+    logger.info("shutting down")
+    await server.stop()
+    print("Gnomon stopped.", flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    configure(args.log_level, args.log_format)
+    if args.in_memory:
+        db = ":memory:"
+    else:
+        db = args.db_filename or str(default_db_path())
+    namespaces = ["default", *[n for n in args.namespace if n != "default"]]
+    config = ServerConfig(ip=args.ip, port=args.port, db_filename=db, namespaces=namespaces)
+    try:
+        asyncio.run(serve(config))
+    except OSError as error:
+        print(f"gnomon: {error}", file=sys.stderr)
+        return 1
+    return 0

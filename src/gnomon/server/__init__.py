@@ -1,0 +1,1 @@
+"""The Gnomon server: frontend, history, matching, timers and persistence."""

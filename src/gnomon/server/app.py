@@ -1,0 +1,87 @@
+"""The Gnomon server: wires persistence, namespaces, history, matching and the frontend."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import grpc
+from temporalio.api.workflowservice.v1 import service_pb2_grpc as workflow_grpc
+
+from gnomon.server.frontend import WorkflowService
+from gnomon.server.history.service import HistoryService
+from gnomon.server.matching import MatchingService
+from gnomon.server.namespaces import NamespaceRegistry
+from gnomon.server.persistence import Persistence, SqlitePersistence
+
+logger = logging.getLogger(__name__)
+
+MAX_MESSAGE_BYTES = 128 * 1024 * 1024
+
+
+@dataclass
+class ServerConfig:
+    """How to run the server (the CLI flags map onto this)."""
+
+    ip: str = "127.0.0.1"
+    port: int = 7233
+    db_filename: str = ":memory:"
+    namespaces: list[str] = field(default_factory=lambda: ["default"])
+
+
+class GnomonServer:
+    """One process serving Temporal's WorkflowService over gRPC."""
+
+    def __init__(self, config: ServerConfig, persistence: Persistence | None = None) -> None:
+        self.config = config
+        self.persistence = persistence or SqlitePersistence(config.db_filename)
+        self.namespaces = NamespaceRegistry(self.persistence)
+        self.matching = MatchingService()
+        self.history = HistoryService(self.persistence, self.namespaces, self.matching)
+        self.frontend = WorkflowService(self.namespaces, self.history, self.matching)
+        self._grpc: grpc.aio.Server | None = None
+        self.port = config.port
+
+    @property
+    def address(self) -> str:
+        return f"{self.config.ip}:{self.port}"
+
+    async def start(self) -> None:
+        """Open the database, recover open runs, then listen."""
+        await self.persistence.start()
+        await self.namespaces.load()
+        for name in self.config.namespaces:
+            await self.namespaces.ensure(name)
+        await self.history.start()
+        self._grpc = grpc.aio.server(
+            options=[
+                ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+                ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+                ("grpc.so_reuseport", 0),
+            ]
+        )
+        workflow_grpc.add_WorkflowServiceServicer_to_server(self.frontend, self._grpc)
+        self.port = self._grpc.add_insecure_port(f"{self.config.ip}:{self.config.port}")
+        if self.port == 0:
+            raise OSError(f"cannot listen on {self.config.ip}:{self.config.port}")
+        await self._grpc.start()
+        logger.info("listening on %s", self.address)
+
+    async def stop(self, grace: float = 2.0) -> None:
+        """Stop accepting requests, let running ones end, then close the database."""
+        if self._grpc is not None:
+            await self._grpc.stop(grace)
+        await self.history.stop()
+        await self.persistence.close()
+
+    async def wait(self) -> None:
+        if self._grpc is not None:
+            await self._grpc.wait_for_termination()
+
+
+def default_db_path() -> Path:
+    """Where the database lives unless told otherwise: the user's data directory."""
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("gnomon")) / "gnomon.db"

@@ -1,0 +1,31 @@
+"""Request checks shared by the RPCs: what is required, what is well-formed."""
+
+from __future__ import annotations
+
+from google.protobuf.duration_pb2 import Duration
+from google.protobuf.internal.enum_type_wrapper import EnumTypeWrapper
+
+from gnomon.server.errors import InvalidArgumentError
+
+MAX_ID_LENGTH = 1000
+
+
+def require(value: str, what: str) -> str:
+    """``value``, or INVALID_ARGUMENT naming the missing field."""
+    if not value:
+        raise InvalidArgumentError(f"{what} is not set on request.")
+    if len(value) > MAX_ID_LENGTH:
+        raise InvalidArgumentError(f"{what} exceeds length limit of {MAX_ID_LENGTH}.")
+    return value
+
+
+def known_enum(enum: EnumTypeWrapper, value: int, what: str) -> int:
+    """``value`` if it is one of the enum's values; INVALID_ARGUMENT otherwise."""
+    if value not in enum.values():
+        raise InvalidArgumentError(f"Invalid {what}: unknown value {value}.")
+    return value
+
+
+def non_negative(duration: Duration, what: str) -> None:
+    if duration.seconds < 0 or duration.nanos < 0:
+        raise InvalidArgumentError(f"Invalid {what}: it must not be negative.")

@@ -1,0 +1,606 @@
+"""The commands a workflow task completion carries, each turned into history events.
+
+Every command has a ``validate`` step (pure: raises :class:`CommandError`, changes
+nothing) and an ``apply`` step. All commands are validated before any is applied, so a
+bad command fails the workflow task without leaving half of the others in history.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from google.protobuf.message import Message
+from temporalio.api.command.v1 import Command
+from temporalio.api.common.v1 import WorkflowExecution
+from temporalio.api.enums.v1 import (
+    CommandType,
+    ContinueAsNewInitiator,
+    ParentClosePolicy,
+    RetryState,
+    TaskQueueKind,
+    WorkflowExecutionStatus,
+    WorkflowTaskFailedCause,
+)
+from temporalio.api.history.v1 import (
+    ActivityTaskCanceledEventAttributes,
+    ActivityTaskCancelRequestedEventAttributes,
+    ActivityTaskScheduledEventAttributes,
+    MarkerRecordedEventAttributes,
+    RequestCancelExternalWorkflowExecutionInitiatedEventAttributes,
+    SignalExternalWorkflowExecutionInitiatedEventAttributes,
+    StartChildWorkflowExecutionInitiatedEventAttributes,
+    TimerCanceledEventAttributes,
+    TimerStartedEventAttributes,
+    UpsertWorkflowSearchAttributesEventAttributes,
+    WorkflowExecutionCanceledEventAttributes,
+    WorkflowExecutionCompletedEventAttributes,
+    WorkflowExecutionContinuedAsNewEventAttributes,
+    WorkflowExecutionFailedEventAttributes,
+    WorkflowExecutionStartedEventAttributes,
+    WorkflowPropertiesModifiedEventAttributes,
+)
+from temporalio.api.taskqueue.v1 import TaskQueue
+
+from gnomon.server.errors import NotFoundError
+from gnomon.server.history import retry
+from gnomon.server.history.engine import HistoryEngine, Transition
+from gnomon.server.history.mutable_state import ActivityInfo, ChildInfo, ExternalRequestInfo, MutableState, TimerInfo
+from gnomon.server.history.runs import close_run, new_run
+from gnomon.server.persistence.interface import CurrentChange
+from gnomon.server.protoutil import duration, seconds
+
+Cause = WorkflowTaskFailedCause
+
+
+class CommandError(Exception):
+    """A command the server cannot carry out: the workflow task fails with ``cause``."""
+
+    def __init__(self, cause: int, message: str) -> None:
+        super().__init__(message)
+        self.cause = cause
+        self.message = message
+
+
+@dataclass
+class CommandContext:
+    """What command handlers share while one completion is applied."""
+
+    engine: HistoryEngine
+    tx: Transition
+    completed_event_id: int
+    identity: str
+    new_workflow_task: bool = False
+    closed: bool = False
+    # Activity ids and timer ids claimed by commands earlier in this same completion.
+    activity_ids: set[str] = field(default_factory=set)
+    timer_ids: set[str] = field(default_factory=set)
+
+    @property
+    def ms(self) -> MutableState:
+        return self.tx.ms
+
+
+@dataclass(frozen=True)
+class Handler:
+    validate: Callable[[CommandContext, Message], None]
+    apply: Callable[[CommandContext, Message], None]
+
+
+def attributes_of(command: Command) -> Message:
+    name = command.WhichOneof("attributes")
+    if name is None:
+        raise CommandError(Cause.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND, "Command attributes are not set.")
+    return getattr(command, name)
+
+
+def validate_commands(cc: CommandContext, commands: list[Command]) -> None:
+    closing = 0
+    for command in commands:
+        handler = HANDLERS.get(command.command_type)
+        if handler is None:
+            raise CommandError(
+                Cause.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND,
+                f"Unknown or unsupported command type: {CommandType.Name(command.command_type)}.",
+            )
+        if command.command_type in CLOSE_COMMANDS:
+            closing += 1
+        elif closing:
+            raise CommandError(
+                Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_COMPLETE_WORKFLOW_EXECUTION_ATTRIBUTES,
+                "A command follows the command that closes the workflow.",
+            )
+        handler.validate(cc, attributes_of(command))
+
+
+def apply_commands(cc: CommandContext, commands: list[Command]) -> None:
+    for command in commands:
+        HANDLERS[command.command_type].apply(cc, attributes_of(command))
+
+
+# -- activities ------------------------------------------------------------------------------
+
+
+def _activity_timeouts(ms: MutableState, a: Message) -> tuple[float, float, float, float]:
+    """schedule-to-close, schedule-to-start, start-to-close, heartbeat, as Temporal derives them."""
+    run_timeout = seconds(ms.started.workflow_run_timeout)
+    s2c, s2s, st2c, hb = (
+        seconds(a.schedule_to_close_timeout),  # type: ignore[attr-defined]
+        seconds(a.schedule_to_start_timeout),  # type: ignore[attr-defined]
+        seconds(a.start_to_close_timeout),  # type: ignore[attr-defined]
+        seconds(a.heartbeat_timeout),  # type: ignore[attr-defined]
+    )
+    if run_timeout:
+        s2c = min(s2c, run_timeout) if s2c else run_timeout
+        s2s = min(s2s, run_timeout) if s2s else 0
+        st2c = min(st2c, run_timeout) if st2c else 0
+    if s2c:
+        s2s = min(s2s, s2c) if s2s else s2c
+        st2c = min(st2c, s2c) if st2c else s2c
+    elif st2c:
+        s2c = run_timeout
+        s2s = s2s or s2c
+    else:
+        raise CommandError(
+            Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_SCHEDULE_ACTIVITY_ATTRIBUTES,
+            "A valid StartToClose or ScheduleToCloseTimeout is not set on ScheduleActivityTaskCommand.",
+        )
+    hb = min(hb, st2c) if hb else 0
+    return s2c, s2s, st2c, hb
+
+
+def _validate_schedule_activity(cc: CommandContext, a: Message) -> None:
+    bad = Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_SCHEDULE_ACTIVITY_ATTRIBUTES
+    if not a.activity_id:  # type: ignore[attr-defined]
+        raise CommandError(bad, "ActivityId is not set on ScheduleActivityTaskCommand.")
+    if not a.activity_type.name:  # type: ignore[attr-defined]
+        raise CommandError(bad, "ActivityType is not set on ScheduleActivityTaskCommand.")
+    activity_id = a.activity_id  # type: ignore[attr-defined]
+    if activity_id in cc.activity_ids or any(i.activity_id == activity_id for i in cc.ms.activities.values()):
+        raise CommandError(bad, f"Activity ID {activity_id!r} is already in use by a pending activity.")
+    cc.activity_ids.add(activity_id)
+    _activity_timeouts(cc.ms, a)
+
+
+def _apply_schedule_activity(cc: CommandContext, a: Message) -> None:
+    ms = cc.ms
+    s2c, s2s, st2c, hb = _activity_timeouts(ms, a)
+    queue_name = a.task_queue.name or ms.task_queue  # type: ignore[attr-defined]
+    attrs = ActivityTaskScheduledEventAttributes(
+        activity_id=a.activity_id,  # type: ignore[attr-defined]
+        activity_type=a.activity_type,  # type: ignore[attr-defined]
+        task_queue=TaskQueue(name=queue_name, kind=TaskQueueKind.TASK_QUEUE_KIND_NORMAL),
+        header=a.header,  # type: ignore[attr-defined]
+        input=a.input,  # type: ignore[attr-defined]
+        schedule_to_close_timeout=duration(s2c),
+        schedule_to_start_timeout=duration(s2s),
+        start_to_close_timeout=duration(st2c),
+        heartbeat_timeout=duration(hb),
+        workflow_task_completed_event_id=cc.completed_event_id,
+        retry_policy=retry.with_defaults(a.retry_policy if a.HasField("retry_policy") else None),  # type: ignore[attr-defined]
+        priority=a.priority,  # type: ignore[attr-defined]
+    )
+    event = ms.add_event(attrs)
+    now = cc.engine.now()
+    ms.activities[event.event_id] = ActivityInfo(
+        scheduled_event_id=event.event_id,
+        activity_id=attrs.activity_id,
+        scheduled_event=event,
+        task_queue=queue_name,
+        first_scheduled_time=now,
+        scheduled_time=now,
+        schedule_to_start=s2s if s2s != s2c else 0.0,
+        start_to_close=st2c,
+        schedule_to_close=s2c,
+        heartbeat_timeout=hb,
+    )
+
+
+def _validate_cancel_activity(cc: CommandContext, a: Message) -> None:
+    if a.scheduled_event_id not in cc.ms.activities:  # type: ignore[attr-defined]
+        raise CommandError(
+            Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_REQUEST_CANCEL_ACTIVITY_ATTRIBUTES,
+            f"Activity with scheduled event id {a.scheduled_event_id} is not pending.",  # type: ignore[attr-defined]
+        )
+
+
+def _apply_cancel_activity(cc: CommandContext, a: Message) -> None:
+    ms = cc.ms
+    info = ms.activities[a.scheduled_event_id]  # type: ignore[attr-defined]
+    requested = ms.add_event(
+        ActivityTaskCancelRequestedEventAttributes(
+            scheduled_event_id=info.scheduled_event_id, workflow_task_completed_event_id=cc.completed_event_id
+        )
+    )
+    if info.started:
+        # The worker learns of it through its next heartbeat response.
+        info.cancel_requested = True
+        info.cancel_requested_event_id = requested.event_id
+        return
+    ms.add_event(
+        ActivityTaskCanceledEventAttributes(
+            scheduled_event_id=info.scheduled_event_id,
+            latest_cancel_requested_event_id=requested.event_id,
+            identity=cc.identity,
+        )
+    )
+    del ms.activities[info.scheduled_event_id]
+    cc.new_workflow_task = True
+
+
+# -- timers ----------------------------------------------------------------------------------
+
+
+def _validate_start_timer(cc: CommandContext, a: Message) -> None:
+    bad = Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_START_TIMER_ATTRIBUTES
+    timer_id = a.timer_id  # type: ignore[attr-defined]
+    if not timer_id:
+        raise CommandError(bad, "TimerId is not set on StartTimerCommand.")
+    if timer_id in cc.ms.timers or timer_id in cc.timer_ids:
+        raise CommandError(bad, f"Timer ID {timer_id!r} is already in use by a pending timer.")
+    if seconds(a.start_to_fire_timeout) <= 0:  # type: ignore[attr-defined]
+        raise CommandError(bad, "A valid StartToFireTimeout is not set on StartTimerCommand.")
+    cc.timer_ids.add(timer_id)
+
+
+def _apply_start_timer(cc: CommandContext, a: Message) -> None:
+    ms = cc.ms
+    now = cc.engine.now()
+    event = ms.add_event(
+        TimerStartedEventAttributes(
+            timer_id=a.timer_id,  # type: ignore[attr-defined]
+            start_to_fire_timeout=a.start_to_fire_timeout,  # type: ignore[attr-defined]
+            workflow_task_completed_event_id=cc.completed_event_id,
+        ),
+        now=now,
+    )
+    fire = now + seconds(a.start_to_fire_timeout)  # type: ignore[attr-defined]
+    ms.timers[a.timer_id] = TimerInfo(timer_id=a.timer_id, started_event_id=event.event_id, fire_time=fire)  # type: ignore[attr-defined]
+
+
+def _validate_cancel_timer(cc: CommandContext, a: Message) -> None:
+    if a.timer_id not in cc.ms.timers:  # type: ignore[attr-defined]
+        raise CommandError(
+            Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_CANCEL_TIMER_ATTRIBUTES,
+            f"Timer ID {a.timer_id!r} is not pending.",  # type: ignore[attr-defined]
+        )
+
+
+def _apply_cancel_timer(cc: CommandContext, a: Message) -> None:
+    info = cc.ms.timers.pop(a.timer_id)  # type: ignore[attr-defined]
+    cc.ms.add_event(
+        TimerCanceledEventAttributes(
+            timer_id=info.timer_id,
+            started_event_id=info.started_event_id,
+            workflow_task_completed_event_id=cc.completed_event_id,
+            identity=cc.identity,
+        )
+    )
+
+
+# -- closing the workflow --------------------------------------------------------------------
+
+CLOSE_COMMANDS = frozenset(
+    {
+        CommandType.COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION,
+        CommandType.COMMAND_TYPE_FAIL_WORKFLOW_EXECUTION,
+        CommandType.COMMAND_TYPE_CANCEL_WORKFLOW_EXECUTION,
+        CommandType.COMMAND_TYPE_CONTINUE_AS_NEW_WORKFLOW_EXECUTION,
+    }
+)
+
+
+def _no_validation(cc: CommandContext, a: Message) -> None:
+    del cc, a
+
+
+def _close(cc: CommandContext, attrs: Message, status: int) -> None:
+    now = cc.engine.now()
+    cc.ms.add_event(attrs, now=now)
+    close_run(cc.ms, status, now)
+    cc.closed = True
+
+
+def _apply_complete(cc: CommandContext, a: Message) -> None:
+    attrs = WorkflowExecutionCompletedEventAttributes(
+        result=a.result, workflow_task_completed_event_id=cc.completed_event_id  # type: ignore[attr-defined]
+    )
+    _close(cc, attrs, WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_COMPLETED)
+
+
+def _apply_fail(cc: CommandContext, a: Message) -> None:
+    attrs = WorkflowExecutionFailedEventAttributes(
+        failure=a.failure,  # type: ignore[attr-defined]
+        retry_state=RetryState.RETRY_STATE_RETRY_POLICY_NOT_SET,
+        workflow_task_completed_event_id=cc.completed_event_id,
+    )
+    _close(cc, attrs, WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_FAILED)
+
+
+def _apply_cancel(cc: CommandContext, a: Message) -> None:
+    attrs = WorkflowExecutionCanceledEventAttributes(
+        details=a.details, workflow_task_completed_event_id=cc.completed_event_id  # type: ignore[attr-defined]
+    )
+    _close(cc, attrs, WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_CANCELED)
+
+
+def _validate_continue_as_new(cc: CommandContext, a: Message) -> None:
+    del cc, a
+
+
+def _apply_continue_as_new(cc: CommandContext, a: Message) -> None:
+    ms = cc.ms
+    new_run_id = str(uuid.uuid4())
+    workflow_type = a.workflow_type if a.workflow_type.name else ms.started.workflow_type  # type: ignore[attr-defined]
+    queue_name = a.task_queue.name or ms.task_queue  # type: ignore[attr-defined]
+    run_timeout = a.workflow_run_timeout if seconds(a.workflow_run_timeout) else ms.started.workflow_run_timeout  # type: ignore[attr-defined]
+    task_timeout = a.workflow_task_timeout if seconds(a.workflow_task_timeout) else ms.started.workflow_task_timeout  # type: ignore[attr-defined]
+    memo = a.memo if a.HasField("memo") else ms.memo  # type: ignore[attr-defined]
+    search = a.search_attributes if a.HasField("search_attributes") else ms.search_attributes  # type: ignore[attr-defined]
+    backoff = seconds(a.backoff_start_interval)  # type: ignore[attr-defined]
+    initiator = a.initiator or ContinueAsNewInitiator.CONTINUE_AS_NEW_INITIATOR_WORKFLOW  # type: ignore[attr-defined]
+    _close(
+        cc,
+        WorkflowExecutionContinuedAsNewEventAttributes(
+            new_execution_run_id=new_run_id,
+            workflow_type=workflow_type,
+            task_queue=TaskQueue(name=queue_name, kind=TaskQueueKind.TASK_QUEUE_KIND_NORMAL),
+            input=a.input,  # type: ignore[attr-defined]
+            workflow_run_timeout=run_timeout,
+            workflow_task_timeout=task_timeout,
+            workflow_task_completed_event_id=cc.completed_event_id,
+            backoff_start_interval=a.backoff_start_interval,  # type: ignore[attr-defined]
+            initiator=initiator,
+            header=a.header,  # type: ignore[attr-defined]
+            memo=memo,
+            search_attributes=search,
+        ),
+        WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW,
+    )
+    ms.result_run_id = new_run_id
+    started = WorkflowExecutionStartedEventAttributes(
+        workflow_type=workflow_type,
+        task_queue=TaskQueue(name=queue_name, kind=TaskQueueKind.TASK_QUEUE_KIND_NORMAL),
+        input=a.input,  # type: ignore[attr-defined]
+        workflow_execution_timeout=ms.started.workflow_execution_timeout,
+        workflow_run_timeout=run_timeout,
+        workflow_task_timeout=task_timeout,
+        continued_execution_run_id=ms.run_id,
+        initiator=initiator,
+        first_execution_run_id=ms.started.first_execution_run_id,
+        attempt=1,
+        header=a.header,  # type: ignore[attr-defined]
+        memo=memo,
+        search_attributes=search,
+        identity=ms.started.identity,
+        retry_policy=a.retry_policy if a.HasField("retry_policy") else ms.started.retry_policy,  # type: ignore[attr-defined]
+        cron_schedule=ms.started.cron_schedule,
+    )
+    if ms.parent is not None:
+        started.parent_workflow_namespace = ms.started.parent_workflow_namespace
+        started.parent_workflow_namespace_id = ms.started.parent_workflow_namespace_id
+        started.parent_workflow_execution.CopyFrom(ms.started.parent_workflow_execution)
+        started.parent_initiated_event_id = ms.started.parent_initiated_event_id
+        started.root_workflow_execution.CopyFrom(ms.started.root_workflow_execution)
+        # The parent now waits for the new run's close, not this one's.
+        ms.parent_notified = True
+    successor = new_run(
+        cc.engine,
+        namespace_id=ms.namespace_id,
+        namespace=ms.namespace,
+        workflow_id=ms.workflow_id,
+        run_id=new_run_id,
+        request_id=str(uuid.uuid4()),
+        attrs=started,
+        backoff=backoff,
+        execution_expiration_time=ms.execution_expiration_time,
+    )
+    successor.sticky_task_queue = ""
+    cc.tx.new_runs.append((successor, CurrentChange(expected_run_id=ms.run_id, start_request_id=successor.start_request_id)))
+
+
+# -- markers, search attributes, memo --------------------------------------------------------
+
+
+def _validate_marker(cc: CommandContext, a: Message) -> None:
+    if not a.marker_name:  # type: ignore[attr-defined]
+        raise CommandError(
+            Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_RECORD_MARKER_ATTRIBUTES, "MarkerName is not set on RecordMarkerCommand."
+        )
+
+
+def _apply_marker(cc: CommandContext, a: Message) -> None:
+    attrs = MarkerRecordedEventAttributes(
+        marker_name=a.marker_name,  # type: ignore[attr-defined]
+        workflow_task_completed_event_id=cc.completed_event_id,
+        header=a.header,  # type: ignore[attr-defined]
+    )
+    for key, payloads in a.details.items():  # type: ignore[attr-defined]
+        attrs.details[key].CopyFrom(payloads)
+    if a.HasField("failure"):  # type: ignore[attr-defined]
+        attrs.failure.CopyFrom(a.failure)  # type: ignore[attr-defined]
+    cc.ms.add_event(attrs)
+
+
+def _validate_upsert_search_attributes(cc: CommandContext, a: Message) -> None:
+    if not a.search_attributes.indexed_fields:  # type: ignore[attr-defined]
+        raise CommandError(
+            Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_SEARCH_ATTRIBUTES,
+            "SearchAttributes are not set on UpsertWorkflowSearchAttributesCommand.",
+        )
+
+
+def _apply_upsert_search_attributes(cc: CommandContext, a: Message) -> None:
+    cc.ms.add_event(
+        UpsertWorkflowSearchAttributesEventAttributes(
+            workflow_task_completed_event_id=cc.completed_event_id,
+            search_attributes=a.search_attributes,  # type: ignore[attr-defined]
+        )
+    )
+    fields = cc.ms.search_attributes.indexed_fields
+    for key, payload in a.search_attributes.indexed_fields.items():  # type: ignore[attr-defined]
+        if payload.data in (b"", b"null") or payload.data == b"[]":
+            fields.pop(key, None)  # an empty value removes the attribute
+        else:
+            fields[key].CopyFrom(payload)
+
+
+def _apply_modify_properties(cc: CommandContext, a: Message) -> None:
+    cc.ms.add_event(
+        WorkflowPropertiesModifiedEventAttributes(
+            workflow_task_completed_event_id=cc.completed_event_id,
+            upserted_memo=a.upserted_memo,  # type: ignore[attr-defined]
+        )
+    )
+    fields = cc.ms.memo.fields
+    for key, payload in a.upserted_memo.fields.items():  # type: ignore[attr-defined]
+        if payload.data in (b"", b"null"):
+            fields.pop(key, None)
+        else:
+            fields[key].CopyFrom(payload)
+
+
+# -- children and other workflows ------------------------------------------------------------
+
+
+def _target_namespace(cc: CommandContext, name: str, cause: int) -> tuple[str, str]:
+    if not name or name == cc.ms.namespace:
+        return cc.ms.namespace, cc.ms.namespace_id
+    try:
+        return name, cc.engine.namespaces.id_of(name)
+    except NotFoundError:
+        raise CommandError(cause, f"Namespace {name} is not found.") from None
+
+
+def _validate_start_child(cc: CommandContext, a: Message) -> None:
+    bad = Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_START_CHILD_EXECUTION_ATTRIBUTES
+    if not a.workflow_id:  # type: ignore[attr-defined]
+        raise CommandError(bad, "WorkflowId is not set on StartChildWorkflowExecutionCommand.")
+    if not a.workflow_type.name:  # type: ignore[attr-defined]
+        raise CommandError(bad, "WorkflowType is not set on StartChildWorkflowExecutionCommand.")
+    _target_namespace(cc, a.namespace, bad)  # type: ignore[attr-defined]
+
+
+def _apply_start_child(cc: CommandContext, a: Message) -> None:
+    ms = cc.ms
+    namespace, namespace_id = _target_namespace(
+        cc, a.namespace, Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_START_CHILD_EXECUTION_ATTRIBUTES  # type: ignore[attr-defined]
+    )
+    attrs = StartChildWorkflowExecutionInitiatedEventAttributes(
+        namespace=namespace,
+        namespace_id=namespace_id,
+        workflow_id=a.workflow_id,  # type: ignore[attr-defined]
+        workflow_type=a.workflow_type,  # type: ignore[attr-defined]
+        task_queue=TaskQueue(name=a.task_queue.name or ms.task_queue, kind=TaskQueueKind.TASK_QUEUE_KIND_NORMAL),  # type: ignore[attr-defined]
+        input=a.input,  # type: ignore[attr-defined]
+        workflow_execution_timeout=a.workflow_execution_timeout,  # type: ignore[attr-defined]
+        workflow_run_timeout=a.workflow_run_timeout,  # type: ignore[attr-defined]
+        workflow_task_timeout=a.workflow_task_timeout,  # type: ignore[attr-defined]
+        parent_close_policy=a.parent_close_policy or ParentClosePolicy.PARENT_CLOSE_POLICY_TERMINATE,  # type: ignore[attr-defined]
+        control=a.control,  # type: ignore[attr-defined]
+        workflow_task_completed_event_id=cc.completed_event_id,
+        workflow_id_reuse_policy=a.workflow_id_reuse_policy,  # type: ignore[attr-defined]
+        retry_policy=a.retry_policy,  # type: ignore[attr-defined]
+        cron_schedule=a.cron_schedule,  # type: ignore[attr-defined]
+        header=a.header,  # type: ignore[attr-defined]
+        memo=a.memo,  # type: ignore[attr-defined]
+        search_attributes=a.search_attributes,  # type: ignore[attr-defined]
+        priority=a.priority,  # type: ignore[attr-defined]
+    )
+    if not a.HasField("retry_policy"):  # type: ignore[attr-defined]
+        attrs.ClearField("retry_policy")
+    event = ms.add_event(attrs)
+    ms.children[event.event_id] = ChildInfo(
+        initiated_event_id=event.event_id,
+        namespace=namespace,
+        namespace_id=namespace_id,
+        workflow_id=attrs.workflow_id,
+        workflow_type=attrs.workflow_type.name,
+        create_request_id=str(uuid.uuid4()),
+        parent_close_policy=attrs.parent_close_policy,
+        initiated_event=event,
+    )
+
+
+def _validate_external(cause: int) -> Callable[[CommandContext, Message], None]:
+    def validate(cc: CommandContext, a: Message) -> None:
+        if not a.execution.workflow_id:  # type: ignore[attr-defined]
+            raise CommandError(cause, "WorkflowId is not set on the command's execution.")
+        _target_namespace(cc, a.namespace, cause)  # type: ignore[attr-defined]
+
+    return validate
+
+
+def _apply_signal_external(cc: CommandContext, a: Message) -> None:
+    namespace, namespace_id = _target_namespace(
+        cc, a.namespace, Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_SIGNAL_WORKFLOW_EXECUTION_ATTRIBUTES  # type: ignore[attr-defined]
+    )
+    event = cc.ms.add_event(
+        SignalExternalWorkflowExecutionInitiatedEventAttributes(
+            workflow_task_completed_event_id=cc.completed_event_id,
+            namespace=namespace,
+            namespace_id=namespace_id,
+            workflow_execution=WorkflowExecution(
+                workflow_id=a.execution.workflow_id, run_id=a.execution.run_id  # type: ignore[attr-defined]
+            ),
+            signal_name=a.signal_name,  # type: ignore[attr-defined]
+            input=a.input,  # type: ignore[attr-defined]
+            control=a.control,  # type: ignore[attr-defined]
+            child_workflow_only=a.child_workflow_only,  # type: ignore[attr-defined]
+            header=a.header,  # type: ignore[attr-defined]
+        )
+    )
+    cc.ms.signals_out[event.event_id] = ExternalRequestInfo(event.event_id, str(uuid.uuid4()), event)
+
+
+def _apply_cancel_external(cc: CommandContext, a: Message) -> None:
+    namespace, namespace_id = _target_namespace(
+        cc, a.namespace, Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_ATTRIBUTES  # type: ignore[attr-defined]
+    )
+    event = cc.ms.add_event(
+        RequestCancelExternalWorkflowExecutionInitiatedEventAttributes(
+            workflow_task_completed_event_id=cc.completed_event_id,
+            namespace=namespace,
+            namespace_id=namespace_id,
+            workflow_execution=WorkflowExecution(
+                workflow_id=a.workflow_id, run_id=a.run_id  # type: ignore[attr-defined]
+            ),
+            control=a.control,  # type: ignore[attr-defined]
+            child_workflow_only=a.child_workflow_only,  # type: ignore[attr-defined]
+            reason=a.reason,  # type: ignore[attr-defined]
+        )
+    )
+    cc.ms.cancels_out[event.event_id] = ExternalRequestInfo(event.event_id, str(uuid.uuid4()), event)
+
+
+def _validate_cancel_external(cc: CommandContext, a: Message) -> None:
+    cause = Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_ATTRIBUTES
+    if not a.workflow_id:  # type: ignore[attr-defined]
+        raise CommandError(cause, "WorkflowId is not set on RequestCancelExternalWorkflowExecutionCommand.")
+    _target_namespace(cc, a.namespace, cause)  # type: ignore[attr-defined]
+
+
+HANDLERS: dict[int, Handler] = {
+    CommandType.COMMAND_TYPE_SCHEDULE_ACTIVITY_TASK: Handler(_validate_schedule_activity, _apply_schedule_activity),
+    CommandType.COMMAND_TYPE_REQUEST_CANCEL_ACTIVITY_TASK: Handler(_validate_cancel_activity, _apply_cancel_activity),
+    CommandType.COMMAND_TYPE_START_TIMER: Handler(_validate_start_timer, _apply_start_timer),
+    CommandType.COMMAND_TYPE_CANCEL_TIMER: Handler(_validate_cancel_timer, _apply_cancel_timer),
+    CommandType.COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION: Handler(_no_validation, _apply_complete),
+    CommandType.COMMAND_TYPE_FAIL_WORKFLOW_EXECUTION: Handler(_no_validation, _apply_fail),
+    CommandType.COMMAND_TYPE_CANCEL_WORKFLOW_EXECUTION: Handler(_no_validation, _apply_cancel),
+    CommandType.COMMAND_TYPE_CONTINUE_AS_NEW_WORKFLOW_EXECUTION: Handler(_validate_continue_as_new, _apply_continue_as_new),
+    CommandType.COMMAND_TYPE_RECORD_MARKER: Handler(_validate_marker, _apply_marker),
+    CommandType.COMMAND_TYPE_START_CHILD_WORKFLOW_EXECUTION: Handler(_validate_start_child, _apply_start_child),
+    CommandType.COMMAND_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION: Handler(
+        _validate_external(Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_SIGNAL_WORKFLOW_EXECUTION_ATTRIBUTES),
+        _apply_signal_external,
+    ),
+    CommandType.COMMAND_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION: Handler(
+        _validate_cancel_external, _apply_cancel_external
+    ),
+    CommandType.COMMAND_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES: Handler(
+        _validate_upsert_search_attributes, _apply_upsert_search_attributes
+    ),
+    CommandType.COMMAND_TYPE_MODIFY_WORKFLOW_PROPERTIES: Handler(_no_validation, _apply_modify_properties),
+}

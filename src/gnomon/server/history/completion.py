@@ -1,0 +1,170 @@
+"""RespondWorkflowTaskCompleted / RespondWorkflowTaskFailed: the end of a workflow task."""
+
+from __future__ import annotations
+
+import logging
+
+from temporalio.api.enums.v1 import TaskQueueKind, WorkflowTaskFailedCause
+from temporalio.api.failure.v1 import ApplicationFailureInfo, Failure
+from temporalio.api.history.v1 import WorkflowTaskCompletedEventAttributes
+from temporalio.api.taskqueue.v1 import TaskQueue
+from temporalio.api.workflowservice.v1 import (
+    RespondWorkflowTaskCompletedRequest,
+    RespondWorkflowTaskCompletedResponse,
+    RespondWorkflowTaskFailedRequest,
+    PollWorkflowTaskQueueResponse,
+)
+
+from gnomon.server.errors import NotFoundError
+from gnomon.server.history.commands import (
+    CLOSE_COMMANDS,
+    CommandContext,
+    CommandError,
+    apply_commands,
+    validate_commands,
+)
+from gnomon.server.history.engine import HistoryEngine, RunContext
+from gnomon.server.history.mutable_state import MutableState, WorkflowTaskInfo
+from gnomon.server.history.tokens import TaskToken
+from gnomon.server.matching import TaskRef
+from gnomon.server.history.workflow_task import (
+    fail_workflow_task_in_place,
+    record_started,
+    schedule_workflow_task,
+    write_transient_events,
+)
+from gnomon.server.protoutil import seconds
+
+logger = logging.getLogger(__name__)
+
+TASK_NOT_FOUND = "Workflow task not found."
+
+
+def _current_task(ms: MutableState, token: TaskToken) -> WorkflowTaskInfo:
+    """The in-flight workflow task the token names; NotFoundError if it is stale."""
+    wft = ms.workflow_task
+    if (
+        not ms.is_open
+        or wft is None
+        or not wft.started
+        or wft.scheduled_event_id != token.scheduled_event_id
+        or wft.attempt != token.attempt
+        or wft.started_event_id != token.started_event_id
+    ):
+        raise NotFoundError(TASK_NOT_FOUND)
+    return wft
+
+
+async def _token_run(engine: HistoryEngine, token: TaskToken) -> RunContext:
+    ctx = await engine.context_or_none(token.namespace_id, token.run_id)
+    if ctx is None or ctx.ms.workflow_id != token.workflow_id:
+        raise NotFoundError(TASK_NOT_FOUND)
+    return ctx
+
+
+async def complete_workflow_task(
+    engine: HistoryEngine, token: TaskToken, request: RespondWorkflowTaskCompletedRequest
+) -> RespondWorkflowTaskCompletedResponse:
+    ctx = await _token_run(engine, token)
+    response = RespondWorkflowTaskCompletedResponse()
+    return_new_task = False
+    async with engine.transition(ctx) as tx:
+        ms = tx.ms
+        wft = _current_task(ms, token)
+        commands = list(request.commands)
+        closing = any(c.command_type in CLOSE_COMMANDS for c in commands)
+        if closing and ms.buffered_events:
+            # New events arrived while the worker decided to close: it must see them first.
+            fail_workflow_task_in_place(
+                engine,
+                tx,
+                WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND,
+                None,
+                request.identity,
+            )
+            return response
+        cc = CommandContext(engine=engine, tx=tx, completed_event_id=0, identity=request.identity)
+        try:
+            validate_commands(cc, commands)
+        except CommandError as error:
+            logger.info(
+                "workflow task failed: %s",
+                error.message,
+                extra={"workflow_id": ms.workflow_id, "run_id": ms.run_id},
+            )
+            failure = Failure(
+                message=error.message,
+                application_failure_info=ApplicationFailureInfo(type="BadCommand"),
+            )
+            fail_workflow_task_in_place(engine, tx, error.cause, failure, request.identity)
+            return response
+        write_transient_events(ms)
+        completed = ms.add_event(
+            WorkflowTaskCompletedEventAttributes(
+                scheduled_event_id=wft.scheduled_event_id,
+                started_event_id=wft.started_event_id,
+                identity=request.identity,
+                binary_checksum=request.binary_checksum,
+                worker_version=request.worker_version_stamp,
+                sdk_metadata=request.sdk_metadata,
+                metering_metadata=request.metering_metadata,
+                deployment=request.deployment,
+                versioning_behavior=request.versioning_behavior,
+            )
+        )
+        if not request.HasField("worker_version_stamp"):
+            completed.workflow_task_completed_event_attributes.ClearField("worker_version")
+        if not request.HasField("deployment"):
+            completed.workflow_task_completed_event_attributes.ClearField("deployment")
+        ms.workflow_task = None
+        ms.last_completed_started_event_id = wft.started_event_id
+        cc.completed_event_id = completed.event_id
+        apply_commands(cc, commands)
+        _update_sticky(ms, request)
+        if not ms.is_open:
+            return response
+        flushed = ms.flush_buffered_events()
+        if flushed or cc.new_workflow_task or request.force_create_new_workflow_task:
+            schedule_workflow_task(engine, ms)
+            return_new_task = request.return_new_workflow_task and ms.workflow_task is not None
+    if return_new_task:
+        started = await _start_returned_task(engine, ctx, request.identity)
+        if started is not None:
+            response.workflow_task.CopyFrom(started)
+    return response
+
+
+async def _start_returned_task(
+    engine: HistoryEngine, ctx: RunContext, identity: str
+) -> PollWorkflowTaskQueueResponse | None:
+    """Hand the newly scheduled task straight back to the completing worker."""
+    wft = ctx.ms.workflow_task
+    if wft is None or wft.started:
+        return None
+    ms = ctx.ms
+    task = TaskRef(ms.namespace_id, ms.workflow_id, ms.run_id, wft.scheduled_event_id, wft.attempt)
+    kind = TaskQueueKind.TASK_QUEUE_KIND_STICKY if wft.sticky else TaskQueueKind.TASK_QUEUE_KIND_NORMAL
+    return await record_started(engine, task, identity, TaskQueue(name=wft.task_queue, kind=kind))
+
+
+def _update_sticky(ms: MutableState, request: RespondWorkflowTaskCompletedRequest) -> None:
+    sticky = request.sticky_attributes
+    if sticky.worker_task_queue.name:
+        ms.sticky_task_queue = sticky.worker_task_queue.name
+        ms.sticky_timeout = seconds(sticky.schedule_to_start_timeout)
+    else:
+        ms.sticky_task_queue = ""
+        ms.sticky_timeout = 0.0
+
+
+async def fail_workflow_task(engine: HistoryEngine, token: TaskToken, request: RespondWorkflowTaskFailedRequest) -> None:
+    ctx = await _token_run(engine, token)
+    async with engine.transition(ctx) as tx:
+        _current_task(tx.ms, token)
+        logger.info(
+            "worker failed workflow task: %s",
+            request.failure.message,
+            extra={"workflow_id": tx.ms.workflow_id, "run_id": tx.ms.run_id},
+        )
+        fail_workflow_task_in_place(engine, tx, request.cause, request.failure, request.identity)
+

@@ -1,0 +1,335 @@
+"""Work one run does on another: starting children, reporting a child's close to its
+parent, signalling or cancelling other workflows, and applying parent close policies.
+
+Each piece is derived from the initiating run's committed state (a child initiated but
+not started, a signal initiated but not delivered...), so after a crash the same work is
+simply done again; request ids make the repeat harmless.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+import logging
+
+from google.protobuf.message import Message
+from temporalio.api.common.v1 import WorkflowExecution
+from temporalio.api.enums.v1 import (
+    CancelExternalWorkflowExecutionFailedCause,
+    EventType,
+    ParentClosePolicy,
+    SignalExternalWorkflowExecutionFailedCause,
+    StartChildWorkflowExecutionFailedCause,
+)
+from temporalio.api.history.v1 import (
+    ChildWorkflowExecutionCanceledEventAttributes,
+    ChildWorkflowExecutionCompletedEventAttributes,
+    ChildWorkflowExecutionFailedEventAttributes,
+    ChildWorkflowExecutionStartedEventAttributes,
+    ChildWorkflowExecutionTerminatedEventAttributes,
+    ChildWorkflowExecutionTimedOutEventAttributes,
+    ExternalWorkflowExecutionCancelRequestedEventAttributes,
+    ExternalWorkflowExecutionSignaledEventAttributes,
+    HistoryEvent,
+    RequestCancelExternalWorkflowExecutionFailedEventAttributes,
+    SignalExternalWorkflowExecutionFailedEventAttributes,
+    StartChildWorkflowExecutionFailedEventAttributes,
+    WorkflowExecutionStartedEventAttributes,
+)
+
+from gnomon.server.errors import AlreadyExistsError, NotFoundError
+from gnomon.server.history.engine import HistoryEngine, RunContext
+from gnomon.server.history.events import read_events
+from gnomon.server.history.lifecycle import SignalInput, StartOptions, request_cancel, signal_workflow, start_workflow, terminate
+from gnomon.server.history.workflow_task import schedule_workflow_task
+
+logger = logging.getLogger(__name__)
+
+PARENT_WAIT_SECONDS = 30.0
+
+
+def reconcile(engine: HistoryEngine, ctx: RunContext) -> None:
+    ms = ctx.ms
+    if ms.is_open:
+        for initiated_id, child in ms.children.items():
+            if not child.started_event_id:
+                engine.run_cross_run_work(ctx, f"child:{initiated_id}", _start_child_work(initiated_id))
+        for initiated_id in ms.signals_out:
+            engine.run_cross_run_work(ctx, f"signal:{initiated_id}", _signal_work(initiated_id))
+        for initiated_id in ms.cancels_out:
+            engine.run_cross_run_work(ctx, f"cancel:{initiated_id}", _cancel_work(initiated_id))
+        return
+    if ms.parent is not None and not ms.parent_notified:
+        engine.run_cross_run_work(ctx, "notify-parent", _notify_parent)
+    if any(c.parent_close_policy != ParentClosePolicy.PARENT_CLOSE_POLICY_ABANDON for c in ms.children.values()):
+        engine.run_cross_run_work(ctx, "parent-close-policy", _apply_parent_close_policy)
+
+
+# -- children ------------------------------------------------------------------------------
+
+
+def _start_child_work(initiated_id: int):  # type: ignore[no-untyped-def]
+    async def work(engine: HistoryEngine, ctx: RunContext) -> None:
+        child = ctx.ms.children.get(initiated_id)
+        if child is None or child.started_event_id:
+            return
+        parent = ctx.ms
+        init = child.initiated_event.start_child_workflow_execution_initiated_event_attributes
+        attrs = WorkflowExecutionStartedEventAttributes(
+            workflow_type=init.workflow_type,
+            parent_workflow_namespace=parent.namespace,
+            parent_workflow_namespace_id=parent.namespace_id,
+            parent_workflow_execution=WorkflowExecution(workflow_id=parent.workflow_id, run_id=parent.run_id),
+            parent_initiated_event_id=initiated_id,
+            task_queue=init.task_queue,
+            input=init.input,
+            workflow_execution_timeout=init.workflow_execution_timeout,
+            workflow_run_timeout=init.workflow_run_timeout,
+            workflow_task_timeout=init.workflow_task_timeout,
+            header=init.header,
+            memo=init.memo,
+            search_attributes=init.search_attributes,
+            cron_schedule=init.cron_schedule,
+            priority=init.priority,
+        )
+        if init.HasField("retry_policy"):
+            attrs.retry_policy.CopyFrom(init.retry_policy)
+        root = parent.started.root_workflow_execution if parent.started.HasField("root_workflow_execution") else None
+        attrs.root_workflow_execution.CopyFrom(
+            root or WorkflowExecution(workflow_id=parent.workflow_id, run_id=parent.run_id)
+        )
+        options = StartOptions(
+            namespace_id=child.namespace_id,
+            namespace=child.namespace,
+            workflow_id=child.workflow_id,
+            request_id=child.create_request_id,
+            reuse_policy=init.workflow_id_reuse_policy,
+        )
+
+
+        try:
+            outcome = await start_workflow(engine, options, attrs, run_id=str(uuid.uuid4()))
+        except AlreadyExistsError:
+            await _child_start_failed(engine, ctx, initiated_id)
+            return
+        async with engine.transition(ctx) as tx:
+            info = tx.ms.children.get(initiated_id)
+            if not tx.ms.is_open or info is None or info.started_event_id:
+                return
+            event = tx.ms.add_or_buffer_event(
+                ChildWorkflowExecutionStartedEventAttributes(
+                    namespace=child.namespace,
+                    namespace_id=child.namespace_id,
+                    initiated_event_id=initiated_id,
+                    workflow_execution=WorkflowExecution(workflow_id=child.workflow_id, run_id=outcome.run_id),
+                    workflow_type=init.workflow_type,
+                    header=init.header,
+                )
+            )
+            info.run_id = outcome.run_id
+            # A buffered event has no id yet; any non-zero value marks the child started.
+            info.started_event_id = event.event_id or -1
+            tx.dirty = True
+            schedule_workflow_task(engine, tx.ms)
+
+    return work
+
+
+async def _child_start_failed(engine: HistoryEngine, ctx: RunContext, initiated_id: int) -> None:
+    async with engine.transition(ctx) as tx:
+        child = tx.ms.children.pop(initiated_id, None)
+        if not tx.ms.is_open or child is None:
+            return
+        init = child.initiated_event.start_child_workflow_execution_initiated_event_attributes
+        tx.ms.add_or_buffer_event(
+            StartChildWorkflowExecutionFailedEventAttributes(
+                namespace=child.namespace,
+                namespace_id=child.namespace_id,
+                workflow_id=child.workflow_id,
+                workflow_type=init.workflow_type,
+                cause=StartChildWorkflowExecutionFailedCause.START_CHILD_WORKFLOW_EXECUTION_FAILED_CAUSE_WORKFLOW_ALREADY_EXISTS,
+                control=init.control,
+                initiated_event_id=initiated_id,
+                workflow_task_completed_event_id=init.workflow_task_completed_event_id,
+            )
+        )
+        schedule_workflow_task(engine, tx.ms)
+
+
+_CHILD_CLOSE_EVENTS: dict[int, type[Message]] = {
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED: ChildWorkflowExecutionCompletedEventAttributes,
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED: ChildWorkflowExecutionFailedEventAttributes,
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED: ChildWorkflowExecutionCanceledEventAttributes,
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT: ChildWorkflowExecutionTimedOutEventAttributes,
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED: ChildWorkflowExecutionTerminatedEventAttributes,
+}
+
+
+def _child_close_attributes(close: HistoryEvent) -> Message | None:
+    cls = _CHILD_CLOSE_EVENTS.get(close.event_type)
+    if cls is None:
+        return None
+    attrs = cls()
+    source = getattr(close, close.WhichOneof("attributes"))
+    for name in ("result", "failure", "details", "retry_state"):
+        if name in cls.DESCRIPTOR.fields_by_name and name in source.DESCRIPTOR.fields_by_name:
+            value = getattr(source, name)
+            if isinstance(value, Message):
+                if source.HasField(name):
+                    getattr(attrs, name).CopyFrom(value)
+            else:
+                setattr(attrs, name, value)
+    return attrs
+
+
+async def _notify_parent(engine: HistoryEngine, ctx: RunContext) -> None:
+    """Tell the parent this child closed (the first run of the chain is what it started)."""
+    ms = ctx.ms
+    parent_info = ms.parent
+    assert parent_info is not None
+    close = (await read_events(engine.persistence, ms.namespace_id, ms.run_id, ms.close_event_id))[:1]
+    attrs = _child_close_attributes(close[0]) if close else None
+    parent = await engine.context_or_none(parent_info.namespace_id, parent_info.run_id)
+    deadline = asyncio.get_running_loop().time() + PARENT_WAIT_SECONDS
+    while parent is not None and attrs is not None:
+        async with engine.transition(parent) as tx:
+            child = tx.ms.children.get(parent_info.initiated_event_id)
+            if not tx.ms.is_open or child is None:
+                break
+            if child.started_event_id:
+                for name, value in (
+                    ("namespace", ms.namespace),
+                    ("namespace_id", ms.namespace_id),
+                    ("initiated_event_id", child.initiated_event_id),
+                    ("started_event_id", child.started_event_id),
+                ):
+                    setattr(attrs, name, value)
+                attrs.workflow_execution.CopyFrom(WorkflowExecution(workflow_id=child.workflow_id, run_id=child.run_id))  # type: ignore[attr-defined]
+                attrs.workflow_type.name = child.workflow_type  # type: ignore[attr-defined]
+                tx.ms.add_or_buffer_event(attrs)
+                del tx.ms.children[child.initiated_event_id]
+                schedule_workflow_task(engine, tx.ms)
+                break
+        # The parent has not recorded the child's start yet (that work is in flight).
+        if asyncio.get_running_loop().time() > deadline:
+            logger.warning("parent never recorded child start", extra={"run_id": ms.run_id})
+            break
+        await asyncio.sleep(0.05)
+    async with engine.transition(ctx) as tx:
+        tx.ms.parent_notified = True
+        tx.dirty = True
+
+
+async def _apply_parent_close_policy(engine: HistoryEngine, ctx: RunContext) -> None:
+    for child in list(ctx.ms.children.values()):
+        if child.parent_close_policy == ParentClosePolicy.PARENT_CLOSE_POLICY_ABANDON or not child.run_id:
+            continue
+        try:
+            target = await engine.resolve(child.namespace_id, child.workflow_id, "")
+            if child.parent_close_policy == ParentClosePolicy.PARENT_CLOSE_POLICY_TERMINATE:
+                await terminate(engine, target, reason="by parent close policy", details=None, identity="")
+            else:
+                await request_cancel(engine, target, reason="by parent close policy", identity="", request_id="")
+        except NotFoundError:
+            continue  # already closed or gone
+
+
+# -- signals and cancellations to other workflows -----------------------------------------
+
+
+def _signal_work(initiated_id: int):  # type: ignore[no-untyped-def]
+    async def work(engine: HistoryEngine, ctx: RunContext) -> None:
+        request = ctx.ms.signals_out.get(initiated_id)
+        if request is None:
+            return
+        init = request.initiated_event.signal_external_workflow_execution_initiated_event_attributes
+        target_exec = init.workflow_execution
+        delivered = True
+        try:
+            target = await engine.resolve(init.namespace_id, target_exec.workflow_id, target_exec.run_id)
+            await signal_workflow(
+                engine,
+                target,
+                SignalInput(
+                    name=init.signal_name,
+                    input=init.input if init.HasField("input") else None,
+                    identity="",
+                    request_id=request.request_id,
+                    header=init.header if init.HasField("header") else None,
+                    external=WorkflowExecution(workflow_id=ctx.ms.workflow_id, run_id=ctx.ms.run_id),
+                ),
+            )
+        except NotFoundError:
+            delivered = False
+        async with engine.transition(ctx) as tx:
+            if tx.ms.signals_out.pop(initiated_id, None) is None or not tx.ms.is_open:
+                return
+            if delivered:
+                attrs: Message = ExternalWorkflowExecutionSignaledEventAttributes(
+                    initiated_event_id=initiated_id,
+                    namespace=init.namespace,
+                    namespace_id=init.namespace_id,
+                    workflow_execution=target_exec,
+                    control=init.control,
+                )
+            else:
+                attrs = SignalExternalWorkflowExecutionFailedEventAttributes(
+                    cause=SignalExternalWorkflowExecutionFailedCause.SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED_CAUSE_EXTERNAL_WORKFLOW_EXECUTION_NOT_FOUND,
+                    workflow_task_completed_event_id=init.workflow_task_completed_event_id,
+                    namespace=init.namespace,
+                    namespace_id=init.namespace_id,
+                    workflow_execution=target_exec,
+                    initiated_event_id=initiated_id,
+                    control=init.control,
+                )
+            tx.ms.add_or_buffer_event(attrs)
+            schedule_workflow_task(engine, tx.ms)
+
+    return work
+
+
+def _cancel_work(initiated_id: int):  # type: ignore[no-untyped-def]
+    async def work(engine: HistoryEngine, ctx: RunContext) -> None:
+        request = ctx.ms.cancels_out.get(initiated_id)
+        if request is None:
+            return
+        init = request.initiated_event.request_cancel_external_workflow_execution_initiated_event_attributes
+        target_exec = init.workflow_execution
+        delivered = True
+        try:
+            target = await engine.resolve(init.namespace_id, target_exec.workflow_id, target_exec.run_id)
+            await request_cancel(
+                engine,
+                target,
+                reason=init.reason,
+                identity="",
+                request_id=request.request_id,
+                external_initiated_event_id=initiated_id,
+                external=WorkflowExecution(workflow_id=ctx.ms.workflow_id, run_id=ctx.ms.run_id),
+            )
+        except NotFoundError:
+            delivered = False
+        async with engine.transition(ctx) as tx:
+            if tx.ms.cancels_out.pop(initiated_id, None) is None or not tx.ms.is_open:
+                return
+            if delivered:
+                attrs: Message = ExternalWorkflowExecutionCancelRequestedEventAttributes(
+                    initiated_event_id=initiated_id,
+                    namespace=init.namespace,
+                    namespace_id=init.namespace_id,
+                    workflow_execution=target_exec,
+                )
+            else:
+                attrs = RequestCancelExternalWorkflowExecutionFailedEventAttributes(
+                    cause=CancelExternalWorkflowExecutionFailedCause.CANCEL_EXTERNAL_WORKFLOW_EXECUTION_FAILED_CAUSE_EXTERNAL_WORKFLOW_EXECUTION_NOT_FOUND,
+                    workflow_task_completed_event_id=init.workflow_task_completed_event_id,
+                    namespace=init.namespace,
+                    namespace_id=init.namespace_id,
+                    workflow_execution=target_exec,
+                    initiated_event_id=initiated_id,
+                    control=init.control,
+                )
+            tx.ms.add_or_buffer_event(attrs)
+            schedule_workflow_task(engine, tx.ms)
+
+    return work

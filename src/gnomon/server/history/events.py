@@ -1,0 +1,19 @@
+"""Reading a run's committed history back."""
+
+from __future__ import annotations
+
+from temporalio.api.history.v1 import History, HistoryEvent
+
+from gnomon.server.persistence import Persistence
+
+
+async def read_events(
+    persistence: Persistence, namespace_id: str, run_id: str, first_event_id: int = 1
+) -> list[HistoryEvent]:
+    """The run's committed events with ids from ``first_event_id`` on, in order."""
+    events: list[HistoryEvent] = []
+    for data in await persistence.read_history(namespace_id, run_id, first_event_id):
+        batch = History()
+        batch.ParseFromString(data)
+        events.extend(e for e in batch.events if e.event_id >= first_event_id)
+    return events

@@ -1,0 +1,50 @@
+"""Deadlines of the run itself: user timers firing and workflow run/execution timeouts."""
+
+from __future__ import annotations
+
+from temporalio.api.enums.v1 import RetryState, WorkflowExecutionStatus
+from temporalio.api.history.v1 import TimerFiredEventAttributes, WorkflowExecutionTimedOutEventAttributes
+
+from gnomon.server.history.engine import HistoryEngine, RunContext
+from gnomon.server.history.runs import close_run
+from gnomon.server.history.workflow_task import schedule_workflow_task
+from gnomon.server.timers import Deadline
+
+# A deadline may fire a hair early (clock granularity); within this it counts as due.
+EPSILON = 0.002
+
+
+def reconcile(engine: HistoryEngine, ctx: RunContext) -> None:
+    ms = ctx.ms
+    if not ms.is_open:
+        return
+    for info in ms.timers.values():
+        engine.schedule_deadline(ctx, Deadline(info.fire_time, ms.namespace_id, ms.run_id, "timer", info.timer_id))
+    expirations = [t for t in (ms.run_expiration_time, ms.execution_expiration_time) if t]
+    if expirations:
+        engine.schedule_deadline(ctx, Deadline(min(expirations), ms.namespace_id, ms.run_id, "workflow_timeout", ""))
+
+
+async def on_timer(engine: HistoryEngine, deadline: Deadline) -> None:
+    ctx = await engine.resolve_key(deadline.namespace_id, deadline.run_id)
+    async with engine.transition(ctx) as tx:
+        ms = tx.ms
+        info = ms.timers.get(deadline.ref)
+        if not ms.is_open or info is None or info.fire_time > engine.now() + EPSILON:
+            return
+        del ms.timers[info.timer_id]
+        ms.add_or_buffer_event(TimerFiredEventAttributes(timer_id=info.timer_id, started_event_id=info.started_event_id))
+        schedule_workflow_task(engine, ms)
+
+
+async def on_workflow_timeout(engine: HistoryEngine, deadline: Deadline) -> None:
+    ctx = await engine.resolve_key(deadline.namespace_id, deadline.run_id)
+    async with engine.transition(ctx) as tx:
+        ms = tx.ms
+        expirations = [t for t in (ms.run_expiration_time, ms.execution_expiration_time) if t]
+        if not ms.is_open or not expirations or min(expirations) > engine.now() + EPSILON:
+            return
+        ms.flush_buffered_events()
+        now = engine.now()
+        ms.add_event(WorkflowExecutionTimedOutEventAttributes(retry_state=RetryState.RETRY_STATE_RETRY_POLICY_NOT_SET), now=now)
+        close_run(ms, WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_TIMED_OUT, now)

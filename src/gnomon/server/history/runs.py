@@ -1,0 +1,112 @@
+"""Creating and closing runs: shared by start, continue-as-new, child start and termination."""
+
+from __future__ import annotations
+
+from temporalio.api.enums.v1 import WorkflowExecutionStatus
+from temporalio.api.history.v1 import WorkflowExecutionStartedEventAttributes
+
+from gnomon.server.history.engine import HistoryEngine
+from gnomon.server.history.mutable_state import MutableState, ParentInfo
+from gnomon.server.history.workflow_task import DEFAULT_WORKFLOW_TASK_TIMEOUT, schedule_workflow_task
+from gnomon.server.protoutil import duration, seconds, timestamp
+
+MAX_WORKFLOW_TASK_TIMEOUT = 120.0
+
+
+def normalize_timeouts(attrs: WorkflowExecutionStartedEventAttributes) -> None:
+    """Fill run and task timeouts the way Temporal does (run ≤ execution, task ≤ run)."""
+    execution = seconds(attrs.workflow_execution_timeout)
+    run = seconds(attrs.workflow_run_timeout)
+    if run == 0 or (execution and run > execution):
+        run = execution
+    task = seconds(attrs.workflow_task_timeout) or DEFAULT_WORKFLOW_TASK_TIMEOUT
+    task = min(task, MAX_WORKFLOW_TASK_TIMEOUT)
+    if run:
+        task = min(task, run)
+    attrs.workflow_run_timeout.CopyFrom(duration(run))
+    attrs.workflow_task_timeout.CopyFrom(duration(task))
+
+
+def new_run(
+    engine: HistoryEngine,
+    *,
+    namespace_id: str,
+    namespace: str,
+    workflow_id: str,
+    run_id: str,
+    request_id: str,
+    attrs: WorkflowExecutionStartedEventAttributes,
+    backoff: float = 0.0,
+    execution_expiration_time: float = 0.0,
+) -> MutableState:
+    """A new run's mutable state, with its started event (and first workflow task) appended."""
+    now = engine.now()
+    normalize_timeouts(attrs)
+    attrs.workflow_id = workflow_id
+    attrs.original_execution_run_id = run_id
+    if not attrs.first_execution_run_id:
+        attrs.first_execution_run_id = run_id
+    if not attrs.attempt:
+        attrs.attempt = 1
+    execution_timeout = seconds(attrs.workflow_execution_timeout)
+    if not execution_expiration_time and execution_timeout:
+        execution_expiration_time = now + execution_timeout
+    if execution_expiration_time:
+        attrs.workflow_execution_expiration_time.CopyFrom(timestamp(execution_expiration_time))
+    if backoff > 0:
+        attrs.first_workflow_task_backoff.CopyFrom(duration(backoff))
+    ms = MutableState(
+        namespace_id=namespace_id,
+        namespace=namespace,
+        workflow_id=workflow_id,
+        run_id=run_id,
+        workflow_type=attrs.workflow_type.name,
+        task_queue=attrs.task_queue.name,
+        start_request_id=request_id,
+        started=attrs,
+        start_time=now,
+        execution_time=now + backoff,
+        memo=attrs.memo,
+        search_attributes=attrs.search_attributes,
+        execution_expiration_time=execution_expiration_time,
+    )
+    run_timeout = seconds(attrs.workflow_run_timeout)
+    if run_timeout:
+        ms.run_expiration_time = now + backoff + run_timeout
+    if attrs.HasField("parent_workflow_execution"):
+        ms.parent = ParentInfo(
+            namespace_id=attrs.parent_workflow_namespace_id,
+            namespace=attrs.parent_workflow_namespace,
+            workflow_id=attrs.parent_workflow_execution.workflow_id,
+            run_id=attrs.parent_workflow_execution.run_id,
+            initiated_event_id=attrs.parent_initiated_event_id,
+        )
+    ms.add_event(attrs, now=now)
+    if backoff > 0:
+        ms.first_task_backoff_until = now + backoff
+    else:
+        schedule_workflow_task(engine, ms)
+    return ms
+
+
+def close_run(ms: MutableState, status: int, now: float) -> None:
+    """Mark the run closed after its close event was appended."""
+    ms.status = status
+    ms.close_time = now
+    ms.close_event_id = ms.next_event_id - 1
+    ms.workflow_task = None
+    ms.first_task_backoff_until = 0.0
+    ms.buffered_events.clear()
+    ms.timers.clear()
+
+
+CLOSED_STATUSES = frozenset(
+    {
+        WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_COMPLETED,
+        WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_FAILED,
+        WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_CANCELED,
+        WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_TERMINATED,
+        WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW,
+        WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_TIMED_OUT,
+    }
+)

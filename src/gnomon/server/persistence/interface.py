@@ -1,0 +1,136 @@
+"""The persistence interface that history, matching and the frontend program against.
+
+A state change of a workflow run is a plain :class:`WorkflowMutation`: the run's new
+serialized mutable state, the events it appended (one batch, serialized once), and the
+change of the workflow id's *current run* pointer. Mutations handed to one
+:meth:`Persistence.commit` call are applied atomically; each is guarded by the run's
+``db_version`` so that a stale in-memory copy can never overwrite a newer row.
+Backends are free to share one physical transaction among many callers (group commit).
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+
+class ConditionFailedError(Exception):
+    """A guarded write found the row in another state than the caller expected."""
+
+
+@dataclass(frozen=True)
+class NamespaceRecord:
+    """A namespace: its id, unique name and serialized description."""
+
+    id: str
+    name: str
+    data: bytes  # serialized temporalio.api.workflowservice.v1.DescribeNamespaceResponse
+
+
+@dataclass(frozen=True)
+class HistoryBatch:
+    """Consecutive events of one run, stored together as one serialized ``History``."""
+
+    first_event_id: int
+    last_event_id: int
+    data: bytes
+
+
+@dataclass(frozen=True)
+class CurrentRun:
+    """What the workflow id currently points at."""
+
+    run_id: str
+    status: int
+    start_request_id: str
+    close_time: float | None
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One stored run: its mutable state and the columns kept beside it."""
+
+    namespace_id: str
+    workflow_id: str
+    run_id: str
+    db_version: int
+    status: int
+    state: bytes
+
+
+@dataclass
+class CurrentChange:
+    """Move the workflow id's current-run pointer to this run.
+
+    ``expected_run_id`` is the run the pointer must point at now (None: no row at all).
+    """
+
+    expected_run_id: str | None
+    start_request_id: str
+
+
+@dataclass
+class WorkflowMutation:
+    """One run's state change, applied atomically with any others in the same commit."""
+
+    namespace_id: str
+    workflow_id: str
+    run_id: str
+    expected_db_version: int  # 0 creates the run
+    db_version: int
+    status: int
+    state: bytes
+    workflow_type: str
+    task_queue: str
+    start_time: float
+    close_time: float | None
+    history: HistoryBatch | None = None
+    current: CurrentChange | None = None
+    # The run that is current for the workflow id keeps its status there in step.
+    is_current: bool = True
+    extra: dict[str, object] = field(default_factory=dict)
+
+
+class Persistence(abc.ABC):
+    """Storage of namespaces, runs and their histories."""
+
+    @abc.abstractmethod
+    async def start(self) -> None:
+        """Open the database and create or migrate its schema."""
+
+    @abc.abstractmethod
+    async def close(self) -> None:
+        """Finish pending commits and close the database."""
+
+    @abc.abstractmethod
+    async def commit(self, mutations: Sequence[WorkflowMutation]) -> None:
+        """Apply the mutations atomically (raise ConditionFailedError and apply none on conflict)."""
+
+    @abc.abstractmethod
+    async def get_run(self, namespace_id: str, run_id: str) -> RunRecord | None:
+        """The stored run, or None."""
+
+    @abc.abstractmethod
+    async def get_current(self, namespace_id: str, workflow_id: str) -> CurrentRun | None:
+        """The current run of a workflow id, or None."""
+
+    @abc.abstractmethod
+    async def read_history(self, namespace_id: str, run_id: str, first_event_id: int = 1) -> list[bytes]:
+        """Serialized history batches holding events from ``first_event_id`` on, in order."""
+
+    @abc.abstractmethod
+    async def list_open_runs(self) -> list[RunRecord]:
+        """Every run not closed yet, of every namespace (used to rebuild queues at start)."""
+
+    @abc.abstractmethod
+    async def delete_run(self, namespace_id: str, workflow_id: str, run_id: str) -> None:
+        """Remove a run and its history (and the current pointer if it points at it)."""
+
+    @abc.abstractmethod
+    async def save_namespace(self, record: NamespaceRecord, *, create: bool) -> None:
+        """Insert (create=True; ConditionFailedError if the name exists) or replace a namespace."""
+
+    @abc.abstractmethod
+    async def list_namespaces(self) -> list[NamespaceRecord]:
+        """Every namespace."""

@@ -1,0 +1,55 @@
+"""The one source of the SQL schema, as numbered migrations applied automatically at start.
+
+Each migration runs once, in order, inside the transaction that records it; the
+statements are plain SQL that SQLite and PostgreSQL both accept.
+"""
+
+from __future__ import annotations
+
+MIGRATIONS: list[tuple[int, list[str]]] = [
+    (
+        1,
+        [
+            """CREATE TABLE namespaces (
+                id TEXT PRIMARY KEY,
+                name TEXT NOT NULL UNIQUE,
+                data BLOB NOT NULL
+            )""",
+            # One row per run: the serialized mutable state plus the columns visibility needs.
+            """CREATE TABLE executions (
+                namespace_id TEXT NOT NULL,
+                run_id TEXT NOT NULL,
+                workflow_id TEXT NOT NULL,
+                db_version INTEGER NOT NULL,
+                status INTEGER NOT NULL,
+                workflow_type TEXT NOT NULL,
+                task_queue TEXT NOT NULL,
+                start_time DOUBLE PRECISION NOT NULL,
+                close_time DOUBLE PRECISION,
+                state BLOB NOT NULL,
+                PRIMARY KEY (namespace_id, run_id)
+            )""",
+            "CREATE INDEX executions_open ON executions (status) WHERE status = 1",
+            "CREATE INDEX executions_by_workflow ON executions (namespace_id, workflow_id, start_time)",
+            # The workflow id's current run: the one a request without run id addresses.
+            """CREATE TABLE current_executions (
+                namespace_id TEXT NOT NULL,
+                workflow_id TEXT NOT NULL,
+                run_id TEXT NOT NULL,
+                status INTEGER NOT NULL,
+                start_request_id TEXT NOT NULL,
+                close_time DOUBLE PRECISION,
+                PRIMARY KEY (namespace_id, workflow_id)
+            )""",
+            # A run's events, stored in the batches they were appended in.
+            """CREATE TABLE history_batches (
+                namespace_id TEXT NOT NULL,
+                run_id TEXT NOT NULL,
+                first_event_id INTEGER NOT NULL,
+                last_event_id INTEGER NOT NULL,
+                data BLOB NOT NULL,
+                PRIMARY KEY (namespace_id, run_id, first_event_id)
+            )""",
+        ],
+    ),
+]
