@@ -29,9 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     where = start.add_mutually_exclusive_group()
     where.add_argument("--db-filename", "-f", help=f"SQLite database file (default {default_db_path()})")
     where.add_argument("--in-memory", action="store_true", help="keep everything in memory (lost at exit)")
-    start.add_argument(
-        "--namespace", "-n", action="append", default=[], help="extra namespace to create (repeatable)"
-    )
+    start.add_argument("--namespace", "-n", action="append", default=[], help="extra namespace to create (repeatable)")
     start.add_argument("--log-level", default="info", choices=["debug", "info", "warn", "warning", "error"])
     start.add_argument("--log-format", default="text", choices=["text", "json"])
     return parser
@@ -57,10 +55,7 @@ async def serve(config: ServerConfig) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     configure(args.log_level, args.log_format)
-    if args.in_memory:
-        db = ":memory:"
-    else:
-        db = args.db_filename or str(default_db_path())
+    db = ":memory:" if args.in_memory else args.db_filename or str(default_db_path())
     namespaces = ["default", *[n for n in args.namespace if n != "default"]]
     config = ServerConfig(ip=args.ip, port=args.port, db_filename=db, namespaces=namespaces)
     try:

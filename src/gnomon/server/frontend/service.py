@@ -24,8 +24,8 @@ from temporalio.api.enums.v1 import (
 from temporalio.api.history.v1 import WorkflowExecutionStartedEventAttributes
 from temporalio.api.namespace.v1 import NamespaceInfo
 from temporalio.api.taskqueue.v1 import PollerInfo, TaskQueue
-from temporalio.api.workflowservice.v1 import service_pb2_grpc as grpc_api
 from temporalio.api.workflowservice.v1 import request_response_pb2 as api
+from temporalio.api.workflowservice.v1 import service_pb2_grpc as grpc_api
 
 from gnomon import __version__
 from gnomon.server.errors import InvalidArgumentError
@@ -136,9 +136,15 @@ class WorkflowService(grpc_api.WorkflowServiceServicer):
     # -- namespaces ------------------------------------------------------------------------
 
     @rpc
-    async def RegisterNamespace(self, request: api.RegisterNamespaceRequest, context: Any) -> api.RegisterNamespaceResponse:
+    async def RegisterNamespace(
+        self, request: api.RegisterNamespaceRequest, context: Any
+    ) -> api.RegisterNamespaceResponse:
         non_negative(request.workflow_execution_retention_period, "WorkflowExecutionRetentionPeriod")
-        retention = request.workflow_execution_retention_period.ToTimedelta() if request.HasField("workflow_execution_retention_period") else None
+        retention = (
+            request.workflow_execution_retention_period.ToTimedelta()
+            if request.HasField("workflow_execution_retention_period")
+            else None
+        )
         await self.namespaces.register(
             require(request.namespace, "Namespace"),
             description=request.description,
@@ -149,7 +155,9 @@ class WorkflowService(grpc_api.WorkflowServiceServicer):
         return api.RegisterNamespaceResponse()
 
     @rpc
-    async def DescribeNamespace(self, request: api.DescribeNamespaceRequest, context: Any) -> api.DescribeNamespaceResponse:
+    async def DescribeNamespace(
+        self, request: api.DescribeNamespaceRequest, context: Any
+    ) -> api.DescribeNamespaceResponse:
         if request.id:
             return self.namespaces.get_by_id(request.id)
         return self.namespaces.get(require(request.namespace, "Namespace"))
@@ -205,9 +213,13 @@ class WorkflowService(grpc_api.WorkflowServiceServicer):
         )
 
     @rpc
-    async def StartWorkflowExecution(self, request: api.StartWorkflowExecutionRequest, context: Any) -> api.StartWorkflowExecutionResponse:
+    async def StartWorkflowExecution(
+        self, request: api.StartWorkflowExecutionRequest, context: Any
+    ) -> api.StartWorkflowExecutionResponse:
         options = self._start_options(request)
-        outcome = await lifecycle.start_workflow(self.engine, options, started_attributes(request), run_id=str(uuid.uuid4()))
+        outcome = await lifecycle.start_workflow(
+            self.engine, options, started_attributes(request), run_id=str(uuid.uuid4())
+        )
         return api.StartWorkflowExecutionResponse(run_id=outcome.run_id, started=outcome.started)
 
     @rpc
@@ -229,7 +241,9 @@ class WorkflowService(grpc_api.WorkflowServiceServicer):
         return api.SignalWithStartWorkflowExecutionResponse(run_id=outcome.run_id, started=outcome.started)
 
     @rpc
-    async def SignalWorkflowExecution(self, request: api.SignalWorkflowExecutionRequest, context: Any) -> api.SignalWorkflowExecutionResponse:
+    async def SignalWorkflowExecution(
+        self, request: api.SignalWorkflowExecutionRequest, context: Any
+    ) -> api.SignalWorkflowExecutionResponse:
         ctx = await self._run(request.namespace, request.workflow_execution)
         require(request.signal_name, "SignalName")
         signal = lifecycle.SignalInput(
@@ -317,7 +331,9 @@ class WorkflowService(grpc_api.WorkflowServiceServicer):
     # -- workflow tasks --------------------------------------------------------------------
 
     @rpc
-    async def PollWorkflowTaskQueue(self, request: api.PollWorkflowTaskQueueRequest, context: Any) -> api.PollWorkflowTaskQueueResponse:
+    async def PollWorkflowTaskQueue(
+        self, request: api.PollWorkflowTaskQueueRequest, context: Any
+    ) -> api.PollWorkflowTaskQueueResponse:
         namespace_id = self._namespace_id(request.namespace)
         queue = request.task_queue
         require(queue.name, "TaskQueue")
@@ -332,7 +348,9 @@ class WorkflowService(grpc_api.WorkflowServiceServicer):
                 return response
         return api.PollWorkflowTaskQueueResponse()
 
-    async def _start_workflow_task(self, task: TaskRef, identity: str, queue: TaskQueue) -> api.PollWorkflowTaskQueueResponse | None:
+    async def _start_workflow_task(
+        self, task: TaskRef, identity: str, queue: TaskQueue
+    ) -> api.PollWorkflowTaskQueueResponse | None:
         if task.is_query:
             return await query.start_query_task(self.engine, self.history.queries, task, queue)
         return await workflow_task.record_started(self.engine, task, identity, queue)
@@ -363,7 +381,9 @@ class WorkflowService(grpc_api.WorkflowServiceServicer):
         return api.RespondQueryTaskCompletedResponse()
 
     @rpc
-    async def ResetStickyTaskQueue(self, request: api.ResetStickyTaskQueueRequest, context: Any) -> api.ResetStickyTaskQueueResponse:
+    async def ResetStickyTaskQueue(
+        self, request: api.ResetStickyTaskQueueRequest, context: Any
+    ) -> api.ResetStickyTaskQueueResponse:
         ctx = await self._run(request.namespace, request.execution)
         await workflow_task.clear_sticky(self.engine, ctx)
         return api.ResetStickyTaskQueueResponse()
@@ -381,13 +401,17 @@ class WorkflowService(grpc_api.WorkflowServiceServicer):
     # -- activity tasks --------------------------------------------------------------------
 
     @rpc
-    async def PollActivityTaskQueue(self, request: api.PollActivityTaskQueueRequest, context: Any) -> api.PollActivityTaskQueueResponse:
+    async def PollActivityTaskQueue(
+        self, request: api.PollActivityTaskQueueRequest, context: Any
+    ) -> api.PollActivityTaskQueueResponse:
         namespace_id = self._namespace_id(request.namespace)
         require(request.task_queue.name, "TaskQueue")
         loop = asyncio.get_running_loop()
         deadline = loop.time() + long_poll_timeout(context)
         while (remaining := deadline - loop.time()) > 0:
-            task = await self.matching.poll(namespace_id, request.task_queue.name, TaskType.ACTIVITY, request.identity, remaining)
+            task = await self.matching.poll(
+                namespace_id, request.task_queue.name, TaskType.ACTIVITY, request.identity, remaining
+            )
             if task is None:
                 break
             response = await asyncio.shield(activity_task.record_started(self.engine, task, request.identity))
@@ -399,58 +423,87 @@ class WorkflowService(grpc_api.WorkflowServiceServicer):
         namespace_id = self._namespace_id(request.namespace)
         require(request.workflow_id, "WorkflowId")
         require(request.activity_id, "ActivityId")
-        return await activity_task.find_by_id(self.engine, namespace_id, request.workflow_id, request.run_id, request.activity_id)
+        return await activity_task.find_by_id(
+            self.engine, namespace_id, request.workflow_id, request.run_id, request.activity_id
+        )
 
     @staticmethod
     def _optional(request: Any, name: str) -> Any:
         return getattr(request, name) if request.HasField(name) else None
 
     @rpc
-    async def RespondActivityTaskCompleted(self, request: api.RespondActivityTaskCompletedRequest, context: Any) -> api.RespondActivityTaskCompletedResponse:
+    async def RespondActivityTaskCompleted(
+        self, request: api.RespondActivityTaskCompletedRequest, context: Any
+    ) -> api.RespondActivityTaskCompletedResponse:
         token = self._token(request.task_token, request.namespace)
         await activity_task.complete(self.engine, token, self._optional(request, "result"), request.identity)
         return api.RespondActivityTaskCompletedResponse()
 
     @rpc
-    async def RespondActivityTaskCompletedById(self, request: api.RespondActivityTaskCompletedByIdRequest, context: Any) -> api.RespondActivityTaskCompletedByIdResponse:
+    async def RespondActivityTaskCompletedById(
+        self, request: api.RespondActivityTaskCompletedByIdRequest, context: Any
+    ) -> api.RespondActivityTaskCompletedByIdResponse:
         token = await self._token_by_id(request)
-        await activity_task.complete(self.engine, token, self._optional(request, "result"), request.identity, by_id=True)
+        await activity_task.complete(
+            self.engine, token, self._optional(request, "result"), request.identity, by_id=True
+        )
         return api.RespondActivityTaskCompletedByIdResponse()
 
     @rpc
-    async def RespondActivityTaskFailed(self, request: api.RespondActivityTaskFailedRequest, context: Any) -> api.RespondActivityTaskFailedResponse:
+    async def RespondActivityTaskFailed(
+        self, request: api.RespondActivityTaskFailedRequest, context: Any
+    ) -> api.RespondActivityTaskFailedResponse:
         token = self._token(request.task_token, request.namespace)
-        await activity_task.fail(self.engine, token, request.failure, request.identity, self._optional(request, "last_heartbeat_details"))
+        await activity_task.fail(
+            self.engine, token, request.failure, request.identity, self._optional(request, "last_heartbeat_details")
+        )
         return api.RespondActivityTaskFailedResponse()
 
     @rpc
-    async def RespondActivityTaskFailedById(self, request: api.RespondActivityTaskFailedByIdRequest, context: Any) -> api.RespondActivityTaskFailedByIdResponse:
+    async def RespondActivityTaskFailedById(
+        self, request: api.RespondActivityTaskFailedByIdRequest, context: Any
+    ) -> api.RespondActivityTaskFailedByIdResponse:
         token = await self._token_by_id(request)
         await activity_task.fail(
-            self.engine, token, request.failure, request.identity, self._optional(request, "last_heartbeat_details"), by_id=True
+            self.engine,
+            token,
+            request.failure,
+            request.identity,
+            self._optional(request, "last_heartbeat_details"),
+            by_id=True,
         )
         return api.RespondActivityTaskFailedByIdResponse()
 
     @rpc
-    async def RespondActivityTaskCanceled(self, request: api.RespondActivityTaskCanceledRequest, context: Any) -> api.RespondActivityTaskCanceledResponse:
+    async def RespondActivityTaskCanceled(
+        self, request: api.RespondActivityTaskCanceledRequest, context: Any
+    ) -> api.RespondActivityTaskCanceledResponse:
         token = self._token(request.task_token, request.namespace)
         await activity_task.canceled(self.engine, token, self._optional(request, "details"), request.identity)
         return api.RespondActivityTaskCanceledResponse()
 
     @rpc
-    async def RespondActivityTaskCanceledById(self, request: api.RespondActivityTaskCanceledByIdRequest, context: Any) -> api.RespondActivityTaskCanceledByIdResponse:
+    async def RespondActivityTaskCanceledById(
+        self, request: api.RespondActivityTaskCanceledByIdRequest, context: Any
+    ) -> api.RespondActivityTaskCanceledByIdResponse:
         token = await self._token_by_id(request)
-        await activity_task.canceled(self.engine, token, self._optional(request, "details"), request.identity, by_id=True)
+        await activity_task.canceled(
+            self.engine, token, self._optional(request, "details"), request.identity, by_id=True
+        )
         return api.RespondActivityTaskCanceledByIdResponse()
 
     @rpc
-    async def RecordActivityTaskHeartbeat(self, request: api.RecordActivityTaskHeartbeatRequest, context: Any) -> api.RecordActivityTaskHeartbeatResponse:
+    async def RecordActivityTaskHeartbeat(
+        self, request: api.RecordActivityTaskHeartbeatRequest, context: Any
+    ) -> api.RecordActivityTaskHeartbeatResponse:
         token = self._token(request.task_token, request.namespace)
         cancel = await activity_task.heartbeat(self.engine, token, self._optional(request, "details"))
         return api.RecordActivityTaskHeartbeatResponse(cancel_requested=cancel)
 
     @rpc
-    async def RecordActivityTaskHeartbeatById(self, request: api.RecordActivityTaskHeartbeatByIdRequest, context: Any) -> api.RecordActivityTaskHeartbeatByIdResponse:
+    async def RecordActivityTaskHeartbeatById(
+        self, request: api.RecordActivityTaskHeartbeatByIdRequest, context: Any
+    ) -> api.RecordActivityTaskHeartbeatByIdResponse:
         token = await self._token_by_id(request)
         cancel = await activity_task.heartbeat(self.engine, token, self._optional(request, "details"), by_id=True)
         return api.RecordActivityTaskHeartbeatByIdResponse(cancel_requested=cancel)
@@ -458,7 +511,9 @@ class WorkflowService(grpc_api.WorkflowServiceServicer):
     # -- task queues -----------------------------------------------------------------------
 
     @rpc
-    async def DescribeTaskQueue(self, request: api.DescribeTaskQueueRequest, context: Any) -> api.DescribeTaskQueueResponse:
+    async def DescribeTaskQueue(
+        self, request: api.DescribeTaskQueueRequest, context: Any
+    ) -> api.DescribeTaskQueueResponse:
         namespace_id = self._namespace_id(request.namespace)
         require(request.task_queue.name, "TaskQueue")
         queue_type = request.task_queue_type or TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW
@@ -467,8 +522,11 @@ class WorkflowService(grpc_api.WorkflowServiceServicer):
         pollers = self.matching.pollers(namespace_id, request.task_queue.name, TaskType(queue_type))
         return api.DescribeTaskQueueResponse(
             pollers=[
-                PollerInfo(identity=p.identity, last_access_time=timestamp(p.last_access_time), rate_per_second=p.rate_per_second)
+                PollerInfo(
+                    identity=p.identity,
+                    last_access_time=timestamp(p.last_access_time),
+                    rate_per_second=p.rate_per_second,
+                )
                 for p in pollers
             ]
         )
-

@@ -57,7 +57,11 @@ def reconcile(engine: HistoryEngine, ctx: RunContext) -> None:
             engine.schedule_deadline(ctx, Deadline(when, ms.namespace_id, ms.run_id, kind, ref))
 
         if info.schedule_to_close:
-            arm("activity_schedule_to_close", info.first_scheduled_time + info.schedule_to_close, str(info.scheduled_event_id))
+            arm(
+                "activity_schedule_to_close",
+                info.first_scheduled_time + info.schedule_to_close,
+                str(info.scheduled_event_id),
+            )
         if info.started:
             if info.start_to_close:
                 arm("activity_start_to_close", info.started_time + info.start_to_close)
@@ -126,7 +130,9 @@ def _time_out(engine: HistoryEngine, tx: Transition, info: ActivityInfo, timeout
         engine,
         tx.ms,
         info,
-        ActivityTaskTimedOutEventAttributes(failure=failure, scheduled_event_id=info.scheduled_event_id, retry_state=state),  # type: ignore[arg-type]
+        ActivityTaskTimedOutEventAttributes(
+            failure=failure, scheduled_event_id=info.scheduled_event_id, retry_state=state
+        ),  # type: ignore[arg-type]
         last_failure=failure,
     )
 
@@ -232,7 +238,9 @@ async def record_started(engine: HistoryEngine, task: TaskRef, identity: str) ->
 # -- results from the worker ---------------------------------------------------------------
 
 
-async def find_by_id(engine: HistoryEngine, namespace_id: str, workflow_id: str, run_id: str, activity_id: str) -> TaskToken:
+async def find_by_id(
+    engine: HistoryEngine, namespace_id: str, workflow_id: str, run_id: str, activity_id: str
+) -> TaskToken:
     """The token of the started attempt of an activity named by id (the *ById RPCs)."""
     ctx = await engine.resolve(namespace_id, workflow_id, run_id)
     for info in ctx.ms.activities.values():
@@ -270,7 +278,9 @@ def _mark_started_by_id(engine: HistoryEngine, info: ActivityInfo, identity: str
         info.request_id = str(uuid.uuid4())
 
 
-async def complete(engine: HistoryEngine, token: TaskToken, result: Payloads | None, identity: str, *, by_id: bool = False) -> None:
+async def complete(
+    engine: HistoryEngine, token: TaskToken, result: Payloads | None, identity: str, *, by_id: bool = False
+) -> None:
     ctx = await _started_activity(engine, token)
     async with engine.transition(ctx) as tx:
         info = _current_attempt(tx.ms, token, by_id=by_id)
@@ -305,13 +315,18 @@ async def fail(
             tx.ms,
             info,
             ActivityTaskFailedEventAttributes(
-                failure=failure, scheduled_event_id=info.scheduled_event_id, identity=identity, retry_state=state  # type: ignore[arg-type]
+                failure=failure,
+                scheduled_event_id=info.scheduled_event_id,
+                identity=identity,
+                retry_state=state,  # type: ignore[arg-type]
             ),
             last_failure=failure,
         )
 
 
-async def canceled(engine: HistoryEngine, token: TaskToken, details: Payloads | None, identity: str, *, by_id: bool = False) -> None:
+async def canceled(
+    engine: HistoryEngine, token: TaskToken, details: Payloads | None, identity: str, *, by_id: bool = False
+) -> None:
     ctx = await _started_activity(engine, token)
     async with engine.transition(ctx) as tx:
         info = _current_attempt(tx.ms, token, by_id=by_id)

@@ -304,7 +304,8 @@ def _close(cc: CommandContext, attrs: Message, status: int) -> None:
 
 def _apply_complete(cc: CommandContext, a: Message) -> None:
     attrs = WorkflowExecutionCompletedEventAttributes(
-        result=a.result, workflow_task_completed_event_id=cc.completed_event_id  # type: ignore[attr-defined]
+        result=a.result,
+        workflow_task_completed_event_id=cc.completed_event_id,  # type: ignore[attr-defined]
     )
     _close(cc, attrs, WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_COMPLETED)
 
@@ -320,7 +321,8 @@ def _apply_fail(cc: CommandContext, a: Message) -> None:
 
 def _apply_cancel(cc: CommandContext, a: Message) -> None:
     attrs = WorkflowExecutionCanceledEventAttributes(
-        details=a.details, workflow_task_completed_event_id=cc.completed_event_id  # type: ignore[attr-defined]
+        details=a.details,
+        workflow_task_completed_event_id=cc.completed_event_id,  # type: ignore[attr-defined]
     )
     _close(cc, attrs, WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_CANCELED)
 
@@ -397,7 +399,9 @@ def _apply_continue_as_new(cc: CommandContext, a: Message) -> None:
         execution_expiration_time=ms.execution_expiration_time,
     )
     successor.sticky_task_queue = ""
-    cc.tx.new_runs.append((successor, CurrentChange(expected_run_id=ms.run_id, start_request_id=successor.start_request_id)))
+    cc.tx.new_runs.append(
+        (successor, CurrentChange(expected_run_id=ms.run_id, start_request_id=successor.start_request_id))
+    )
 
 
 # -- markers, search attributes, memo --------------------------------------------------------
@@ -406,7 +410,8 @@ def _apply_continue_as_new(cc: CommandContext, a: Message) -> None:
 def _validate_marker(cc: CommandContext, a: Message) -> None:
     if not a.marker_name:  # type: ignore[attr-defined]
         raise CommandError(
-            Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_RECORD_MARKER_ATTRIBUTES, "MarkerName is not set on RecordMarkerCommand."
+            Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_RECORD_MARKER_ATTRIBUTES,
+            "MarkerName is not set on RecordMarkerCommand.",
         )
 
 
@@ -485,7 +490,9 @@ def _validate_start_child(cc: CommandContext, a: Message) -> None:
 def _apply_start_child(cc: CommandContext, a: Message) -> None:
     ms = cc.ms
     namespace, namespace_id = _target_namespace(
-        cc, a.namespace, Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_START_CHILD_EXECUTION_ATTRIBUTES  # type: ignore[attr-defined]
+        cc,
+        a.namespace,
+        Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_START_CHILD_EXECUTION_ATTRIBUTES,  # type: ignore[attr-defined]
     )
     attrs = StartChildWorkflowExecutionInitiatedEventAttributes(
         namespace=namespace,
@@ -534,7 +541,9 @@ def _validate_external(cause: int) -> Callable[[CommandContext, Message], None]:
 
 def _apply_signal_external(cc: CommandContext, a: Message) -> None:
     namespace, namespace_id = _target_namespace(
-        cc, a.namespace, Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_SIGNAL_WORKFLOW_EXECUTION_ATTRIBUTES  # type: ignore[attr-defined]
+        cc,
+        a.namespace,
+        Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_SIGNAL_WORKFLOW_EXECUTION_ATTRIBUTES,  # type: ignore[attr-defined]
     )
     event = cc.ms.add_event(
         SignalExternalWorkflowExecutionInitiatedEventAttributes(
@@ -542,7 +551,8 @@ def _apply_signal_external(cc: CommandContext, a: Message) -> None:
             namespace=namespace,
             namespace_id=namespace_id,
             workflow_execution=WorkflowExecution(
-                workflow_id=a.execution.workflow_id, run_id=a.execution.run_id  # type: ignore[attr-defined]
+                workflow_id=a.execution.workflow_id,
+                run_id=a.execution.run_id,  # type: ignore[attr-defined]
             ),
             signal_name=a.signal_name,  # type: ignore[attr-defined]
             input=a.input,  # type: ignore[attr-defined]
@@ -556,7 +566,9 @@ def _apply_signal_external(cc: CommandContext, a: Message) -> None:
 
 def _apply_cancel_external(cc: CommandContext, a: Message) -> None:
     namespace, namespace_id = _target_namespace(
-        cc, a.namespace, Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_ATTRIBUTES  # type: ignore[attr-defined]
+        cc,
+        a.namespace,
+        Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_ATTRIBUTES,  # type: ignore[attr-defined]
     )
     event = cc.ms.add_event(
         RequestCancelExternalWorkflowExecutionInitiatedEventAttributes(
@@ -564,7 +576,8 @@ def _apply_cancel_external(cc: CommandContext, a: Message) -> None:
             namespace=namespace,
             namespace_id=namespace_id,
             workflow_execution=WorkflowExecution(
-                workflow_id=a.workflow_id, run_id=a.run_id  # type: ignore[attr-defined]
+                workflow_id=a.workflow_id,
+                run_id=a.run_id,  # type: ignore[attr-defined]
             ),
             control=a.control,  # type: ignore[attr-defined]
             child_workflow_only=a.child_workflow_only,  # type: ignore[attr-defined]
@@ -589,7 +602,9 @@ HANDLERS: dict[int, Handler] = {
     CommandType.COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION: Handler(_no_validation, _apply_complete),
     CommandType.COMMAND_TYPE_FAIL_WORKFLOW_EXECUTION: Handler(_no_validation, _apply_fail),
     CommandType.COMMAND_TYPE_CANCEL_WORKFLOW_EXECUTION: Handler(_no_validation, _apply_cancel),
-    CommandType.COMMAND_TYPE_CONTINUE_AS_NEW_WORKFLOW_EXECUTION: Handler(_validate_continue_as_new, _apply_continue_as_new),
+    CommandType.COMMAND_TYPE_CONTINUE_AS_NEW_WORKFLOW_EXECUTION: Handler(
+        _validate_continue_as_new, _apply_continue_as_new
+    ),
     CommandType.COMMAND_TYPE_RECORD_MARKER: Handler(_validate_marker, _apply_marker),
     CommandType.COMMAND_TYPE_START_CHILD_WORKFLOW_EXECUTION: Handler(_validate_start_child, _apply_start_child),
     CommandType.COMMAND_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION: Handler(

@@ -9,10 +9,10 @@ from temporalio.api.failure.v1 import ApplicationFailureInfo, Failure
 from temporalio.api.history.v1 import WorkflowTaskCompletedEventAttributes
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import (
+    PollWorkflowTaskQueueResponse,
     RespondWorkflowTaskCompletedRequest,
     RespondWorkflowTaskCompletedResponse,
     RespondWorkflowTaskFailedRequest,
-    PollWorkflowTaskQueueResponse,
 )
 
 from gnomon.server.errors import NotFoundError
@@ -26,13 +26,13 @@ from gnomon.server.history.commands import (
 from gnomon.server.history.engine import HistoryEngine, RunContext
 from gnomon.server.history.mutable_state import MutableState, WorkflowTaskInfo
 from gnomon.server.history.tokens import TaskToken
-from gnomon.server.matching import TaskRef
 from gnomon.server.history.workflow_task import (
     fail_workflow_task_in_place,
     record_started,
     schedule_workflow_task,
     write_transient_events,
 )
+from gnomon.server.matching import TaskRef
 from gnomon.server.protoutil import seconds
 
 logger = logging.getLogger(__name__)
@@ -157,7 +157,9 @@ def _update_sticky(ms: MutableState, request: RespondWorkflowTaskCompletedReques
         ms.sticky_timeout = 0.0
 
 
-async def fail_workflow_task(engine: HistoryEngine, token: TaskToken, request: RespondWorkflowTaskFailedRequest) -> None:
+async def fail_workflow_task(
+    engine: HistoryEngine, token: TaskToken, request: RespondWorkflowTaskFailedRequest
+) -> None:
     ctx = await _token_run(engine, token)
     async with engine.transition(ctx) as tx:
         _current_task(tx.ms, token)
@@ -167,4 +169,3 @@ async def fail_workflow_task(engine: HistoryEngine, token: TaskToken, request: R
             extra={"workflow_id": tx.ms.workflow_id, "run_id": tx.ms.run_id},
         )
         fail_workflow_task_in_place(engine, tx, request.cause, request.failure, request.identity)
-

@@ -9,8 +9,8 @@ simply done again; request ids make the repeat harmless.
 from __future__ import annotations
 
 import asyncio
-import uuid
 import logging
+import uuid
 
 from google.protobuf.message import Message
 from temporalio.api.common.v1 import WorkflowExecution
@@ -40,7 +40,14 @@ from temporalio.api.history.v1 import (
 from gnomon.server.errors import AlreadyExistsError, NotFoundError
 from gnomon.server.history.engine import HistoryEngine, RunContext
 from gnomon.server.history.events import read_events
-from gnomon.server.history.lifecycle import SignalInput, StartOptions, request_cancel, signal_workflow, start_workflow, terminate
+from gnomon.server.history.lifecycle import (
+    SignalInput,
+    StartOptions,
+    request_cancel,
+    signal_workflow,
+    start_workflow,
+    terminate,
+)
 from gnomon.server.history.workflow_task import schedule_workflow_task
 
 logger = logging.getLogger(__name__)
@@ -105,7 +112,6 @@ def _start_child_work(initiated_id: int):  # type: ignore[no-untyped-def]
             request_id=child.create_request_id,
             reuse_policy=init.workflow_id_reuse_policy,
         )
-
 
         try:
             outcome = await start_workflow(engine, options, attrs, run_id=str(uuid.uuid4()))

@@ -73,7 +73,9 @@ class StartOutcome:
 def already_started(workflow_id: str, current: CurrentRun) -> AlreadyExistsError:
     return AlreadyExistsError(
         f"Workflow execution is already running. WorkflowId: {workflow_id}, RunId: {current.run_id}.",
-        details=WorkflowExecutionAlreadyStartedFailure(start_request_id=current.start_request_id, run_id=current.run_id),
+        details=WorkflowExecutionAlreadyStartedFailure(
+            start_request_id=current.start_request_id, run_id=current.run_id
+        ),
     )
 
 
@@ -107,7 +109,8 @@ async def start_workflow(
         change = CurrentChange(expected_run_id=current.run_id if current else None, start_request_id=options.request_id)
         ctx = await engine.create_run(ms, change)
         logger.info(
-            "started workflow", extra={"namespace": options.namespace, "workflow_id": options.workflow_id, "run_id": run_id}
+            "started workflow",
+            extra={"namespace": options.namespace, "workflow_id": options.workflow_id, "run_id": run_id},
         )
         return StartOutcome(run_id=run_id, started=True, ctx=ctx)
 
@@ -191,7 +194,10 @@ async def signal_with_start(
     while True:
         current = await engine.persistence.get_current(options.namespace_id, options.workflow_id)
         running = current is not None and current.status == Status.WORKFLOW_EXECUTION_STATUS_RUNNING
-        if running and options.conflict_policy != WorkflowIdConflictPolicy.WORKFLOW_ID_CONFLICT_POLICY_TERMINATE_EXISTING:
+        if (
+            running
+            and options.conflict_policy != WorkflowIdConflictPolicy.WORKFLOW_ID_CONFLICT_POLICY_TERMINATE_EXISTING
+        ):
             assert current is not None
             try:
                 ctx = await engine.resolve(options.namespace_id, options.workflow_id, current.run_id)

@@ -44,7 +44,12 @@ class QueryRegistry:
 
 
 async def query_workflow(
-    engine: HistoryEngine, registry: QueryRegistry, ctx: RunContext, query: WorkflowQuery, reject_condition: int, timeout: float
+    engine: HistoryEngine,
+    registry: QueryRegistry,
+    ctx: RunContext,
+    query: WorkflowQuery,
+    reject_condition: int,
+    timeout: float,
 ) -> QueryWorkflowResponse:
     ms = ctx.ms
     rejected = _rejected(ms.status, reject_condition)
@@ -66,9 +71,18 @@ async def query_workflow(
     pending = PendingQuery(query=query, answer=loop.create_future())
     registry.pending[query_id] = pending
     ms = ctx.ms
-    sticky = ms.is_open and bool(ms.sticky_task_queue) and engine.matching.sticky_worker_alive(ms.namespace_id, ms.sticky_task_queue)
+    sticky = (
+        ms.is_open
+        and bool(ms.sticky_task_queue)
+        and engine.matching.sticky_worker_alive(ms.namespace_id, ms.sticky_task_queue)
+    )
     queue = ms.sticky_task_queue if sticky else ms.task_queue
-    engine.matching.add(ms.namespace_id, queue, TaskType.WORKFLOW, TaskRef(ms.namespace_id, ms.workflow_id, ms.run_id, 0, 0, query_id=query_id))
+    engine.matching.add(
+        ms.namespace_id,
+        queue,
+        TaskType.WORKFLOW,
+        TaskRef(ms.namespace_id, ms.workflow_id, ms.run_id, 0, 0, query_id=query_id),
+    )
     try:
         async with asyncio.timeout(max(deadline - loop.time(), 0.001)):
             answer = await pending.answer

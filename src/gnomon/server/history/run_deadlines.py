@@ -33,7 +33,9 @@ async def on_timer(engine: HistoryEngine, deadline: Deadline) -> None:
         if not ms.is_open or info is None or info.fire_time > engine.now() + EPSILON:
             return
         del ms.timers[info.timer_id]
-        ms.add_or_buffer_event(TimerFiredEventAttributes(timer_id=info.timer_id, started_event_id=info.started_event_id))
+        ms.add_or_buffer_event(
+            TimerFiredEventAttributes(timer_id=info.timer_id, started_event_id=info.started_event_id)
+        )
         schedule_workflow_task(engine, ms)
 
 
@@ -46,5 +48,7 @@ async def on_workflow_timeout(engine: HistoryEngine, deadline: Deadline) -> None
             return
         ms.flush_buffered_events()
         now = engine.now()
-        ms.add_event(WorkflowExecutionTimedOutEventAttributes(retry_state=RetryState.RETRY_STATE_RETRY_POLICY_NOT_SET), now=now)
+        ms.add_event(
+            WorkflowExecutionTimedOutEventAttributes(retry_state=RetryState.RETRY_STATE_RETRY_POLICY_NOT_SET), now=now
+        )
         close_run(ms, WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_TIMED_OUT, now)

@@ -46,9 +46,7 @@ def schedule_workflow_task(engine: HistoryEngine, ms: MutableState, attempt: int
     """Schedule the run's next workflow task unless one is pending or the run must wait."""
     if not ms.is_open or ms.workflow_task is not None or ms.first_task_backoff_until:
         return None
-    sticky = bool(ms.sticky_task_queue) and engine.matching.sticky_worker_alive(
-        ms.namespace_id, ms.sticky_task_queue
-    )
+    sticky = bool(ms.sticky_task_queue) and engine.matching.sticky_worker_alive(ms.namespace_id, ms.sticky_task_queue)
     if not sticky:
         ms.sticky_task_queue = ""
     timeout = seconds(ms.started.workflow_task_timeout) or DEFAULT_WORKFLOW_TASK_TIMEOUT
@@ -130,7 +128,9 @@ def reconcile(engine: HistoryEngine, ctx: RunContext) -> None:
     if not ms.is_open:
         return
     if ms.first_task_backoff_until:
-        engine.schedule_deadline(ctx, Deadline(ms.first_task_backoff_until, ms.namespace_id, ms.run_id, "workflow_backoff", ""))
+        engine.schedule_deadline(
+            ctx, Deadline(ms.first_task_backoff_until, ms.namespace_id, ms.run_id, "workflow_backoff", "")
+        )
     wft = ms.workflow_task
     if wft is None:
         return
@@ -143,7 +143,9 @@ def reconcile(engine: HistoryEngine, ctx: RunContext) -> None:
     engine.dispatch(ctx, wft.task_queue, TaskType.WORKFLOW, task)
     if wft.sticky and wft.sticky_timeout:
         when = wft.scheduled_time + wft.sticky_timeout
-        engine.schedule_deadline(ctx, Deadline(when, ms.namespace_id, ms.run_id, "workflow_task_schedule_to_start", ref))
+        engine.schedule_deadline(
+            ctx, Deadline(when, ms.namespace_id, ms.run_id, "workflow_task_schedule_to_start", ref)
+        )
 
 
 def _matches(wft: WorkflowTaskInfo | None, ref: str) -> bool:

@@ -8,6 +8,7 @@ pending: after a restart the history engine re-adds every pending task.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections import deque
 from dataclasses import dataclass
@@ -97,7 +98,5 @@ class TaskQueue(Generic[T]):
                     self.push_front(waiter.result())
                 else:
                     waiter.cancel()
-                    try:
+                    with contextlib.suppress(ValueError):
                         self._waiters.remove(waiter)
-                    except ValueError:
-                        pass

@@ -195,7 +195,7 @@ class SqlitePersistence(Persistence):
             return
         self.commits += 1
         self.mutations += len(batch)
-        for work, (result, error) in zip(batch, outcomes):
+        for work, (result, error) in zip(batch, outcomes, strict=False):
             self._resolve(work, result, error)
 
     async def _submit(self, fn: Callable[[sqlite3.Connection], T], *, write: bool) -> T:
@@ -248,8 +248,7 @@ class SqlitePersistence(Persistence):
     async def list_open_runs(self) -> list[RunRecord]:
         def read(conn: sqlite3.Connection) -> list[RunRecord]:
             rows = conn.execute(
-                "SELECT namespace_id, workflow_id, run_id, db_version, status, state FROM executions"
-                " WHERE status = ?",
+                "SELECT namespace_id, workflow_id, run_id, db_version, status, state FROM executions WHERE status = ?",
                 (OPEN_STATUS,),
             ).fetchall()
             return [RunRecord(*row) for row in rows]

@@ -10,6 +10,7 @@ duplicate entry is harmless.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import heapq
 import itertools
 import logging
@@ -51,10 +52,8 @@ class TimerQueue:
     async def stop(self) -> None:
         if self._runner:
             self._runner.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await self._runner
-            except asyncio.CancelledError:
-                pass
         for task in list(self._in_flight):
             task.cancel()
 
