@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from temporalio.api.history.v1 import History
 
 from gnomon.server import codec
-from gnomon.server.errors import NotFoundError, UnavailableError
+from gnomon.server.errors import NotFoundError, ServiceError, UnavailableError
 from gnomon.server.history.mutable_state import MutableState
 from gnomon.server.matching import MatchingService, TaskRef, TaskType
 from gnomon.server.namespaces import NamespaceRegistry
@@ -234,6 +234,12 @@ class HistoryEngine:
                 try:
                     yield tx
                     await self._commit(tx)
+                except ServiceError:
+                    # Requests are validated before anything changes, so a rejected one
+                    # leaves the cached state as committed, unless it got further.
+                    if tx.ms.pending_events or tx.dirty or tx.new_runs:
+                        self._evict(ctx)
+                    raise
                 except BaseException:
                     self._evict(ctx)
                     raise
