@@ -7,13 +7,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import grpc
+from temporalio.api.operatorservice.v1 import service_pb2_grpc as operator_grpc
 from temporalio.api.workflowservice.v1 import service_pb2_grpc as workflow_grpc
 
 from gnomon.server.frontend import WorkflowService
+from gnomon.server.frontend.operator import OperatorService
 from gnomon.server.history.service import HistoryService
 from gnomon.server.matching import MatchingService
 from gnomon.server.namespaces import NamespaceRegistry
 from gnomon.server.persistence import Persistence, SqlitePersistence
+from gnomon.server.visibility import SearchAttributeRegistry
 
 logger = logging.getLogger(__name__)
 
@@ -37,9 +40,11 @@ class GnomonServer:
         self.config = config
         self.persistence = persistence or SqlitePersistence(config.db_filename)
         self.namespaces = NamespaceRegistry(self.persistence)
+        self.search_attributes = SearchAttributeRegistry(self.persistence)
         self.matching = MatchingService()
         self.history = HistoryService(self.persistence, self.namespaces, self.matching)
-        self.frontend = WorkflowService(self.namespaces, self.history, self.matching)
+        self.frontend = WorkflowService(self.namespaces, self.history, self.matching, self.search_attributes)
+        self.operator = OperatorService(self.namespaces, self.search_attributes)
         self._grpc: grpc.aio.Server | None = None
         self.port = config.port
 
@@ -51,8 +56,10 @@ class GnomonServer:
         """Open the database, recover open runs, then listen."""
         await self.persistence.start()
         await self.namespaces.load()
+        await self.search_attributes.load()
         for name in self.config.namespaces:
             await self.namespaces.ensure(name)
+            await self.search_attributes.ensure_predefined(self.namespaces.id_of(name))
         await self.history.start()
         self._grpc = grpc.aio.server(
             options=[
@@ -62,6 +69,7 @@ class GnomonServer:
             ]
         )
         workflow_grpc.add_WorkflowServiceServicer_to_server(self.frontend, self._grpc)
+        operator_grpc.add_OperatorServiceServicer_to_server(self.operator, self._grpc)
         self.port = self._grpc.add_insecure_port(f"{self.config.ip}:{self.config.port}")
         if self.port == 0:
             raise OSError(f"cannot listen on {self.config.ip}:{self.config.port}")

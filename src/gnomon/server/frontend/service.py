@@ -31,6 +31,7 @@ from gnomon import __version__
 from gnomon.server.errors import InvalidArgumentError
 from gnomon.server.frontend.status import rpc
 from gnomon.server.frontend.validation import known_enum, non_negative, require
+from gnomon.server.frontend.validation import run_id as valid_run_id
 from gnomon.server.history import activity_task, completion, lifecycle, query, workflow_task
 from gnomon.server.history.describe import describe
 from gnomon.server.history.engine import HistoryEngine, RunContext
@@ -40,6 +41,7 @@ from gnomon.server.history.tokens import TaskToken
 from gnomon.server.matching import MatchingService, TaskRef, TaskType
 from gnomon.server.namespaces import NamespaceRegistry
 from gnomon.server.protoutil import seconds, timestamp
+from gnomon.server.visibility import SearchAttributeRegistry
 
 logger = logging.getLogger(__name__)
 
@@ -85,8 +87,15 @@ def started_attributes(request: Any) -> WorkflowExecutionStartedEventAttributes:
 class WorkflowService(grpc_api.WorkflowServiceServicer):
     """Temporal's ``temporal.api.workflowservice.v1.WorkflowService``."""
 
-    def __init__(self, namespaces: NamespaceRegistry, history: HistoryService, matching: MatchingService) -> None:
+    def __init__(
+        self,
+        namespaces: NamespaceRegistry,
+        history: HistoryService,
+        matching: MatchingService,
+        search_attributes: SearchAttributeRegistry,
+    ) -> None:
         self.namespaces = namespaces
+        self.search_attributes = search_attributes
         self.history = history
         self.engine: HistoryEngine = history.engine
         self.matching = matching
@@ -99,7 +108,7 @@ class WorkflowService(grpc_api.WorkflowServiceServicer):
     async def _run(self, namespace: str, execution: WorkflowExecution) -> RunContext:
         namespace_id = self._namespace_id(namespace)
         require(execution.workflow_id, "WorkflowId")
-        return await self.engine.resolve(namespace_id, execution.workflow_id, execution.run_id)
+        return await self.engine.resolve(namespace_id, execution.workflow_id, valid_run_id(execution.run_id))
 
     def _token(self, data: bytes, namespace: str) -> TaskToken:
         token = TaskToken.decode(data)
@@ -145,13 +154,14 @@ class WorkflowService(grpc_api.WorkflowServiceServicer):
             if request.HasField("workflow_execution_retention_period")
             else None
         )
-        await self.namespaces.register(
+        namespace = await self.namespaces.register(
             require(request.namespace, "Namespace"),
             description=request.description,
             owner_email=request.owner_email,
             retention=retention if retention else None,
             data=dict(request.data),
         )
+        await self.search_attributes.ensure_predefined(namespace.namespace_info.id)
         return api.RegisterNamespaceResponse()
 
     @rpc
@@ -164,7 +174,15 @@ class WorkflowService(grpc_api.WorkflowServiceServicer):
 
     @rpc
     async def ListNamespaces(self, request: api.ListNamespacesRequest, context: Any) -> api.ListNamespacesResponse:
-        return api.ListNamespacesResponse(namespaces=self.namespaces.all())
+        everything = self.namespaces.all()
+        try:
+            start = int(request.next_page_token or b"0")
+        except ValueError:
+            raise InvalidArgumentError("Invalid NextPageToken.") from None
+        size = request.page_size or len(everything) or 1
+        page = everything[start : start + size]
+        token = str(start + size).encode() if start + size < len(everything) else b""
+        return api.ListNamespacesResponse(namespaces=page, next_page_token=token)
 
     @rpc
     async def UpdateNamespace(self, request: api.UpdateNamespaceRequest, context: Any) -> api.UpdateNamespaceResponse:
@@ -200,6 +218,7 @@ class WorkflowService(grpc_api.WorkflowServiceServicer):
         known_enum(WorkflowIdReusePolicy, request.workflow_id_reuse_policy, "WorkflowIdReusePolicy")
         known_enum(WorkflowIdConflictPolicy, request.workflow_id_conflict_policy, "WorkflowIdConflictPolicy")
         non_negative(request.workflow_start_delay, "WorkflowStartDelay")
+        self.search_attributes.validate(namespace_id, request.search_attributes, request.namespace)
         if request.cron_schedule and seconds(request.workflow_start_delay):
             raise InvalidArgumentError("CronSchedule and WorkflowStartDelay may not be used together.")
         return lifecycle.StartOptions(
@@ -424,7 +443,7 @@ class WorkflowService(grpc_api.WorkflowServiceServicer):
         require(request.workflow_id, "WorkflowId")
         require(request.activity_id, "ActivityId")
         return await activity_task.find_by_id(
-            self.engine, namespace_id, request.workflow_id, request.run_id, request.activity_id
+            self.engine, namespace_id, request.workflow_id, valid_run_id(request.run_id), request.activity_id
         )
 
     @staticmethod

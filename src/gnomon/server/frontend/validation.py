@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from google.protobuf.duration_pb2 import Duration
 from google.protobuf.internal.enum_type_wrapper import EnumTypeWrapper
 
@@ -16,6 +18,16 @@ def require(value: str, what: str) -> str:
         raise InvalidArgumentError(f"{what} is not set on request.")
     if len(value) > MAX_ID_LENGTH:
         raise InvalidArgumentError(f"{what} exceeds length limit of {MAX_ID_LENGTH}.")
+    return value
+
+
+def run_id(value: str) -> str:
+    """An empty run id (meaning the current run) or a UUID; INVALID_ARGUMENT otherwise."""
+    if value:
+        try:
+            uuid.UUID(value)
+        except ValueError:
+            raise InvalidArgumentError("Invalid RunId.") from None
     return value
 
 

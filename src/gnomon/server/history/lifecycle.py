@@ -103,9 +103,8 @@ async def start_workflow(
             request_id=options.request_id,
             attrs=attrs,
             backoff=options.start_delay,
+            before_first_task=(lambda ms: _add_signal(ms, signal)) if signal is not None else None,
         )
-        if signal is not None:
-            _add_signal(ms, signal)
         change = CurrentChange(expected_run_id=current.run_id if current else None, start_request_id=options.request_id)
         ctx = await engine.create_run(ms, change)
         logger.info(

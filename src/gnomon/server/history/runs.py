@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from temporalio.api.enums.v1 import WorkflowExecutionStatus
 from temporalio.api.history.v1 import WorkflowExecutionStartedEventAttributes
 
@@ -38,8 +40,13 @@ def new_run(
     attrs: WorkflowExecutionStartedEventAttributes,
     backoff: float = 0.0,
     execution_expiration_time: float = 0.0,
+    before_first_task: Callable[[MutableState], None] | None = None,
 ) -> MutableState:
-    """A new run's mutable state, with its started event (and first workflow task) appended."""
+    """A new run's mutable state, with its started event (and first workflow task) appended.
+
+    ``before_first_task`` may append events that belong before the first workflow task
+    (signal-with-start puts its signal there).
+    """
     now = engine.now()
     normalize_timeouts(attrs)
     attrs.workflow_id = workflow_id
@@ -82,6 +89,8 @@ def new_run(
             initiated_event_id=attrs.parent_initiated_event_id,
         )
     ms.add_event(attrs, now=now)
+    if before_first_task is not None:
+        before_first_task(ms)
     if backoff > 0:
         ms.first_task_backoff_until = now + backoff
     else:

@@ -73,12 +73,12 @@ class MatchingService:
     def unload_sticky(self, namespace_id: str, name: str) -> list[TaskRef]:
         """Forget a sticky queue whose worker shut down; return the tasks it held."""
         found = self._queues.pop((namespace_id, name, TaskType.WORKFLOW), None)
-        return found.drain() if found else []
+        return found.drain() if found is not None else []
 
     def pollers(self, namespace_id: str, name: str, task_type: TaskType) -> list[PollerInfo]:
         found = self._queues.get((namespace_id, name, task_type))
-        return found.recent_pollers() if found else []
+        return found.recent_pollers() if found is not None else []
 
     def backlog_size(self, namespace_id: str, name: str, task_type: TaskType) -> int:
         found = self._queues.get((namespace_id, name, task_type))
-        return len(found) if found else 0
+        return len(found) if found is not None else 0

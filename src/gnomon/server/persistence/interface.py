@@ -134,3 +134,11 @@ class Persistence(abc.ABC):
     @abc.abstractmethod
     async def list_namespaces(self) -> list[NamespaceRecord]:
         """Every namespace."""
+
+    @abc.abstractmethod
+    async def list_search_attributes(self) -> dict[str, dict[str, int]]:
+        """Custom search attributes of every namespace: namespace id -> name -> IndexedValueType."""
+
+    @abc.abstractmethod
+    async def save_search_attributes(self, namespace_id: str, add: dict[str, int], remove: list[str]) -> None:
+        """Define (or redefine) and drop custom search attributes of one namespace."""

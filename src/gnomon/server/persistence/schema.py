@@ -52,4 +52,16 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
             )""",
         ],
     ),
+    (
+        2,
+        [
+            # Custom search attributes each namespace defines, with their types.
+            """CREATE TABLE search_attributes (
+                namespace_id TEXT NOT NULL,
+                name TEXT NOT NULL,
+                value_type INTEGER NOT NULL,
+                PRIMARY KEY (namespace_id, name)
+            )""",
+        ],
+    ),
 ]

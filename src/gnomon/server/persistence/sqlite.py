@@ -290,6 +290,32 @@ class SqlitePersistence(Persistence):
 
         return await self._submit(read, write=False)
 
+    # -- search attributes -----------------------------------------------------------
+
+    async def list_search_attributes(self) -> dict[str, dict[str, int]]:
+        def read(conn: sqlite3.Connection) -> dict[str, dict[str, int]]:
+            result: dict[str, dict[str, int]] = {}
+            for namespace_id, name, value_type in conn.execute(
+                "SELECT namespace_id, name, value_type FROM search_attributes"
+            ):
+                result.setdefault(namespace_id, {})[name] = value_type
+            return result
+
+        return await self._submit(read, write=False)
+
+    async def save_search_attributes(self, namespace_id: str, add: dict[str, int], remove: list[str]) -> None:
+        def write(conn: sqlite3.Connection) -> None:
+            for name, value_type in add.items():
+                conn.execute(
+                    "INSERT INTO search_attributes (namespace_id, name, value_type) VALUES (?, ?, ?)"
+                    " ON CONFLICT (namespace_id, name) DO UPDATE SET value_type = excluded.value_type",
+                    (namespace_id, name, value_type),
+                )
+            for name in remove:
+                conn.execute("DELETE FROM search_attributes WHERE namespace_id = ? AND name = ?", (namespace_id, name))
+
+        await self._submit(write, write=True)
+
 
 def _apply_mutations(conn: sqlite3.Connection, mutations: list[WorkflowMutation]) -> None:
     """Apply the mutations of one caller; runs inside that caller's savepoint."""

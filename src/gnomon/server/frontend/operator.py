@@ -1,0 +1,49 @@
+"""The OperatorService RPCs Gnomon supports: custom search attribute management."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from temporalio.api.operatorservice.v1 import request_response_pb2 as api
+from temporalio.api.operatorservice.v1 import service_pb2_grpc as grpc_api
+
+from gnomon.server.frontend.status import rpc
+from gnomon.server.frontend.validation import require
+from gnomon.server.namespaces import NamespaceRegistry
+from gnomon.server.visibility import SearchAttributeRegistry
+from gnomon.server.visibility.search_attributes import SYSTEM_ATTRIBUTES
+
+
+class OperatorService(grpc_api.OperatorServiceServicer):
+    """Temporal's ``temporal.api.operatorservice.v1.OperatorService`` (search attributes)."""
+
+    def __init__(self, namespaces: NamespaceRegistry, search_attributes: SearchAttributeRegistry) -> None:
+        self.namespaces = namespaces
+        self.search_attributes = search_attributes
+
+    def _namespace_id(self, name: str) -> str:
+        return self.namespaces.id_of(require(name, "Namespace"))
+
+    @rpc
+    async def AddSearchAttributes(
+        self, request: api.AddSearchAttributesRequest, context: Any
+    ) -> api.AddSearchAttributesResponse:
+        await self.search_attributes.add(self._namespace_id(request.namespace), dict(request.search_attributes))
+        return api.AddSearchAttributesResponse()
+
+    @rpc
+    async def RemoveSearchAttributes(
+        self, request: api.RemoveSearchAttributesRequest, context: Any
+    ) -> api.RemoveSearchAttributesResponse:
+        await self.search_attributes.remove(self._namespace_id(request.namespace), list(request.search_attributes))
+        return api.RemoveSearchAttributesResponse()
+
+    @rpc
+    async def ListSearchAttributes(
+        self, request: api.ListSearchAttributesRequest, context: Any
+    ) -> api.ListSearchAttributesResponse:
+        namespace_id = self._namespace_id(request.namespace)
+        return api.ListSearchAttributesResponse(
+            custom_attributes=self.search_attributes.custom(namespace_id),  # type: ignore[arg-type]
+            system_attributes=SYSTEM_ATTRIBUTES,  # type: ignore[arg-type]
+        )

@@ -1,0 +1,5 @@
+"""Visibility: what can be searched about workflows (search attributes; list queries later)."""
+
+from gnomon.server.visibility.search_attributes import SearchAttributeRegistry
+
+__all__ = ["SearchAttributeRegistry"]

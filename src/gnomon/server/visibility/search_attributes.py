@@ -1,0 +1,105 @@
+"""Search attribute definitions: the system ones, and each namespace's custom ones.
+
+A start or an upsert may only use attributes that are defined; custom ones are added
+with the OperatorService. Like the reference dev server, every namespace starts with a
+few predefined custom attributes (CustomKeywordField, CustomIntField...).
+"""
+
+from __future__ import annotations
+
+from temporalio.api.common.v1 import SearchAttributes
+from temporalio.api.enums.v1 import IndexedValueType
+
+from gnomon.server.errors import AlreadyExistsError, InvalidArgumentError, NotFoundError
+from gnomon.server.persistence import Persistence
+
+T = IndexedValueType
+
+SYSTEM_ATTRIBUTES: dict[str, int] = {
+    "WorkflowId": T.INDEXED_VALUE_TYPE_KEYWORD,
+    "RunId": T.INDEXED_VALUE_TYPE_KEYWORD,
+    "WorkflowType": T.INDEXED_VALUE_TYPE_KEYWORD,
+    "ExecutionStatus": T.INDEXED_VALUE_TYPE_KEYWORD,
+    "StartTime": T.INDEXED_VALUE_TYPE_DATETIME,
+    "CloseTime": T.INDEXED_VALUE_TYPE_DATETIME,
+    "ExecutionTime": T.INDEXED_VALUE_TYPE_DATETIME,
+    "ExecutionDuration": T.INDEXED_VALUE_TYPE_INT,
+    "HistoryLength": T.INDEXED_VALUE_TYPE_INT,
+    "HistorySizeBytes": T.INDEXED_VALUE_TYPE_INT,
+    "StateTransitionCount": T.INDEXED_VALUE_TYPE_INT,
+    "TaskQueue": T.INDEXED_VALUE_TYPE_KEYWORD,
+    "ParentWorkflowId": T.INDEXED_VALUE_TYPE_KEYWORD,
+    "ParentRunId": T.INDEXED_VALUE_TYPE_KEYWORD,
+    "RootWorkflowId": T.INDEXED_VALUE_TYPE_KEYWORD,
+    "RootRunId": T.INDEXED_VALUE_TYPE_KEYWORD,
+    "TemporalChangeVersion": T.INDEXED_VALUE_TYPE_KEYWORD_LIST,
+    "BinaryChecksums": T.INDEXED_VALUE_TYPE_KEYWORD_LIST,
+    "BuildIds": T.INDEXED_VALUE_TYPE_KEYWORD_LIST,
+    "BatcherUser": T.INDEXED_VALUE_TYPE_KEYWORD,
+    "TemporalNamespaceDivision": T.INDEXED_VALUE_TYPE_KEYWORD,
+    "TemporalScheduledStartTime": T.INDEXED_VALUE_TYPE_DATETIME,
+    "TemporalScheduledById": T.INDEXED_VALUE_TYPE_KEYWORD,
+    "TemporalSchedulePaused": T.INDEXED_VALUE_TYPE_BOOL,
+}
+
+# What `temporal server start-dev` predefines in every namespace.
+PREDEFINED_CUSTOM: dict[str, int] = {
+    "CustomKeywordField": T.INDEXED_VALUE_TYPE_KEYWORD,
+    "CustomStringField": T.INDEXED_VALUE_TYPE_TEXT,
+    "CustomTextField": T.INDEXED_VALUE_TYPE_TEXT,
+    "CustomIntField": T.INDEXED_VALUE_TYPE_INT,
+    "CustomDatetimeField": T.INDEXED_VALUE_TYPE_DATETIME,
+    "CustomDoubleField": T.INDEXED_VALUE_TYPE_DOUBLE,
+    "CustomBoolField": T.INDEXED_VALUE_TYPE_BOOL,
+}
+
+
+class SearchAttributeRegistry:
+    """Custom search attribute definitions per namespace, cached, persisted on change."""
+
+    def __init__(self, persistence: Persistence) -> None:
+        self._persistence = persistence
+        self._custom: dict[str, dict[str, int]] = {}
+
+    async def load(self) -> None:
+        self._custom = await self._persistence.list_search_attributes()
+
+    async def ensure_predefined(self, namespace_id: str) -> None:
+        """Give a namespace the predefined custom attributes (once, when it is created)."""
+        if namespace_id not in self._custom:
+            await self.add(namespace_id, PREDEFINED_CUSTOM)
+
+    def custom(self, namespace_id: str) -> dict[str, int]:
+        return dict(self._custom.get(namespace_id, {}))
+
+    async def add(self, namespace_id: str, attributes: dict[str, int]) -> None:
+        current = self._custom.get(namespace_id, {})
+        for name, value_type in attributes.items():
+            if not name:
+                raise InvalidArgumentError("Search attribute name is empty.")
+            if value_type not in T.values() or value_type == T.INDEXED_VALUE_TYPE_UNSPECIFIED:
+                raise InvalidArgumentError(f"Unknown search attribute type {value_type} for {name}.")
+            if name in SYSTEM_ATTRIBUTES:
+                raise InvalidArgumentError(f"Search attribute {name} is reserved by system.")
+            if name in current and current[name] != value_type:
+                raise AlreadyExistsError(f"Search attribute {name} already exists with another type.")
+        await self._persistence.save_search_attributes(namespace_id, attributes, [])
+        self._custom.setdefault(namespace_id, {}).update(attributes)
+
+    async def remove(self, namespace_id: str, names: list[str]) -> None:
+        current = self._custom.get(namespace_id, {})
+        for name in names:
+            if name not in current:
+                raise NotFoundError(f"Search attribute {name} doesn't exist.")
+        await self._persistence.save_search_attributes(namespace_id, {}, names)
+        for name in names:
+            current.pop(name, None)
+
+    def validate(self, namespace_id: str, attributes: SearchAttributes, namespace: str) -> None:
+        """INVALID_ARGUMENT naming the first attribute that is not defined (or is a system one)."""
+        custom = self._custom.get(namespace_id, {})
+        for name in attributes.indexed_fields:
+            if name in SYSTEM_ATTRIBUTES:
+                raise InvalidArgumentError(f"Search attribute {name} is reserved by system.")
+            if name not in custom:
+                raise InvalidArgumentError(f"Namespace {namespace} has no mapping defined for search attribute {name}")
