@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from google.protobuf.duration_pb2 import Duration
+from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 
 
@@ -28,3 +29,29 @@ def timestamp(epoch: float) -> Timestamp:
 def epoch(ts: Timestamp) -> float:
     """A Timestamp as epoch seconds."""
     return ts.seconds + ts.nanos / 1e9
+
+
+def copy_fields(target: Message, source: Message, *names: str) -> None:
+    """Copy the named fields that are set on ``source`` (same names on both messages).
+
+    A message field that ``source`` does not have stays absent on ``target``: the
+    reference server's events carry exactly the optional parts the command carried.
+    """
+    for name in names:
+        field = source.DESCRIPTOR.fields_by_name[name]
+        value = getattr(source, name)
+        if field.is_repeated:
+            if field.message_type is not None and field.message_type.GetOptions().map_entry:
+                for key, item in value.items():
+                    entry = getattr(target, name)
+                    if hasattr(item, "CopyFrom"):
+                        entry[key].CopyFrom(item)
+                    else:
+                        entry[key] = item
+            else:
+                getattr(target, name).extend(value)
+        elif field.message_type is not None:
+            if source.HasField(name):
+                getattr(target, name).CopyFrom(value)
+        else:
+            setattr(target, name, value)

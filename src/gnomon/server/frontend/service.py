@@ -40,7 +40,7 @@ from gnomon.server.history.service import HistoryService
 from gnomon.server.history.tokens import TaskToken
 from gnomon.server.matching import MatchingService, TaskRef, TaskType
 from gnomon.server.namespaces import NamespaceRegistry
-from gnomon.server.protoutil import seconds, timestamp
+from gnomon.server.protoutil import copy_fields, seconds, timestamp
 from gnomon.server.visibility import SearchAttributeRegistry
 
 logger = logging.getLogger(__name__)
@@ -63,24 +63,13 @@ def started_attributes(request: Any) -> WorkflowExecutionStartedEventAttributes:
     for name in ("workflow_execution_timeout", "workflow_run_timeout", "workflow_task_timeout"):
         non_negative(getattr(request, name), name)
     attrs = WorkflowExecutionStartedEventAttributes(
-        workflow_type=request.workflow_type,
-        task_queue=TaskQueue(name=request.task_queue.name, kind=TaskQueueKind.TASK_QUEUE_KIND_NORMAL),
-        input=request.input,
-        workflow_execution_timeout=request.workflow_execution_timeout,
-        workflow_run_timeout=request.workflow_run_timeout,
-        workflow_task_timeout=request.workflow_task_timeout,
-        identity=request.identity,
-        cron_schedule=request.cron_schedule,
-        memo=request.memo,
-        search_attributes=request.search_attributes,
-        header=request.header,
-        priority=request.priority,
+        task_queue=TaskQueue(name=request.task_queue.name, kind=TaskQueueKind.TASK_QUEUE_KIND_NORMAL)
     )
-    for optional in ("input", "memo", "search_attributes", "header", "priority"):
-        if not request.HasField(optional):
-            attrs.ClearField(optional)
-    if request.HasField("retry_policy"):
-        attrs.retry_policy.CopyFrom(request.retry_policy)
+    copy_fields(
+        attrs, request, "workflow_type", "input", "workflow_execution_timeout", "workflow_run_timeout",
+        "workflow_task_timeout", "identity", "cron_schedule", "memo", "search_attributes", "header", "priority",
+        "retry_policy",
+    )  # fmt: skip
     return attrs
 
 

@@ -48,10 +48,12 @@ from gnomon.server.history import retry
 from gnomon.server.history.engine import HistoryEngine, Transition
 from gnomon.server.history.mutable_state import ActivityInfo, ChildInfo, ExternalRequestInfo, MutableState, TimerInfo
 from gnomon.server.history.runs import close_run, new_run
+from gnomon.server.history.workflow_task import DEFAULT_WORKFLOW_TASK_TIMEOUT
 from gnomon.server.persistence.interface import CurrentChange
-from gnomon.server.protoutil import duration, seconds
+from gnomon.server.protoutil import copy_fields, duration, seconds
 
 Cause = WorkflowTaskFailedCause
+CONTINUE_AS_NEW_MIN_INTERVAL = 1.0
 
 
 class CommandError(Exception):
@@ -171,16 +173,15 @@ def _apply_schedule_activity(cc: CommandContext, a: Message) -> None:
         activity_id=a.activity_id,  # type: ignore[attr-defined]
         activity_type=a.activity_type,  # type: ignore[attr-defined]
         task_queue=TaskQueue(name=queue_name, kind=TaskQueueKind.TASK_QUEUE_KIND_NORMAL),
-        header=a.header,  # type: ignore[attr-defined]
-        input=a.input,  # type: ignore[attr-defined]
         schedule_to_close_timeout=duration(s2c),
         schedule_to_start_timeout=duration(s2s),
         start_to_close_timeout=duration(st2c),
         heartbeat_timeout=duration(hb),
         workflow_task_completed_event_id=cc.completed_event_id,
         retry_policy=retry.with_defaults(a.retry_policy if a.HasField("retry_policy") else None),  # type: ignore[attr-defined]
-        priority=a.priority,  # type: ignore[attr-defined]
+        use_workflow_build_id=a.use_workflow_build_id,  # type: ignore[attr-defined]
     )
+    copy_fields(attrs, a, "header", "input", "priority")
     event = ms.add_event(attrs)
     now = cc.engine.now()
     ms.activities[event.event_id] = ActivityInfo(
@@ -303,27 +304,23 @@ def _close(cc: CommandContext, attrs: Message, status: int) -> None:
 
 
 def _apply_complete(cc: CommandContext, a: Message) -> None:
-    attrs = WorkflowExecutionCompletedEventAttributes(
-        result=a.result,
-        workflow_task_completed_event_id=cc.completed_event_id,  # type: ignore[attr-defined]
-    )
+    attrs = WorkflowExecutionCompletedEventAttributes(workflow_task_completed_event_id=cc.completed_event_id)
+    copy_fields(attrs, a, "result")
     _close(cc, attrs, WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_COMPLETED)
 
 
 def _apply_fail(cc: CommandContext, a: Message) -> None:
     attrs = WorkflowExecutionFailedEventAttributes(
-        failure=a.failure,  # type: ignore[attr-defined]
         retry_state=RetryState.RETRY_STATE_RETRY_POLICY_NOT_SET,
         workflow_task_completed_event_id=cc.completed_event_id,
     )
+    copy_fields(attrs, a, "failure")
     _close(cc, attrs, WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_FAILED)
 
 
 def _apply_cancel(cc: CommandContext, a: Message) -> None:
-    attrs = WorkflowExecutionCanceledEventAttributes(
-        details=a.details,
-        workflow_task_completed_event_id=cc.completed_event_id,  # type: ignore[attr-defined]
-    )
+    attrs = WorkflowExecutionCanceledEventAttributes(workflow_task_completed_event_id=cc.completed_event_id)
+    copy_fields(attrs, a, "details")
     _close(cc, attrs, WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_CANCELED)
 
 
@@ -335,50 +332,43 @@ def _apply_continue_as_new(cc: CommandContext, a: Message) -> None:
     ms = cc.ms
     new_run_id = str(uuid.uuid4())
     workflow_type = a.workflow_type if a.workflow_type.name else ms.started.workflow_type  # type: ignore[attr-defined]
-    queue_name = a.task_queue.name or ms.task_queue  # type: ignore[attr-defined]
+    queue = TaskQueue(name=a.task_queue.name or ms.task_queue, kind=TaskQueueKind.TASK_QUEUE_KIND_NORMAL)  # type: ignore[attr-defined]
     run_timeout = a.workflow_run_timeout if seconds(a.workflow_run_timeout) else ms.started.workflow_run_timeout  # type: ignore[attr-defined]
     task_timeout = a.workflow_task_timeout if seconds(a.workflow_task_timeout) else ms.started.workflow_task_timeout  # type: ignore[attr-defined]
-    memo = a.memo if a.HasField("memo") else ms.memo  # type: ignore[attr-defined]
-    search = a.search_attributes if a.HasField("search_attributes") else ms.search_attributes  # type: ignore[attr-defined]
-    backoff = seconds(a.backoff_start_interval)  # type: ignore[attr-defined]
     initiator = a.initiator or ContinueAsNewInitiator.CONTINUE_AS_NEW_INITIATOR_WORKFLOW  # type: ignore[attr-defined]
-    _close(
-        cc,
-        WorkflowExecutionContinuedAsNewEventAttributes(
-            new_execution_run_id=new_run_id,
-            workflow_type=workflow_type,
-            task_queue=TaskQueue(name=queue_name, kind=TaskQueueKind.TASK_QUEUE_KIND_NORMAL),
-            input=a.input,  # type: ignore[attr-defined]
-            workflow_run_timeout=run_timeout,
-            workflow_task_timeout=task_timeout,
-            workflow_task_completed_event_id=cc.completed_event_id,
-            backoff_start_interval=a.backoff_start_interval,  # type: ignore[attr-defined]
-            initiator=initiator,
-            header=a.header,  # type: ignore[attr-defined]
-            memo=memo,
-            search_attributes=search,
-        ),
-        WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW,
+    closed = WorkflowExecutionContinuedAsNewEventAttributes(
+        new_execution_run_id=new_run_id,
+        workflow_type=workflow_type,
+        task_queue=queue,
+        workflow_run_timeout=run_timeout,
+        workflow_task_timeout=task_timeout,
+        workflow_task_completed_event_id=cc.completed_event_id,
+        initiator=a.initiator,  # type: ignore[attr-defined]
+        inherit_build_id=a.inherit_build_id,  # type: ignore[attr-defined]
     )
+    copy_fields(closed, a, "input", "header", "memo", "search_attributes", "backoff_start_interval")
+    # Memo and search attributes carry over unless the command replaces them.
+    if not a.HasField("memo") and ms.memo.fields:  # type: ignore[attr-defined]
+        closed.memo.CopyFrom(ms.memo)
+    if not a.HasField("search_attributes") and ms.search_attributes.indexed_fields:  # type: ignore[attr-defined]
+        closed.search_attributes.CopyFrom(ms.search_attributes)
+    _close(cc, closed, WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW)
     ms.result_run_id = new_run_id
     started = WorkflowExecutionStartedEventAttributes(
         workflow_type=workflow_type,
-        task_queue=TaskQueue(name=queue_name, kind=TaskQueueKind.TASK_QUEUE_KIND_NORMAL),
-        input=a.input,  # type: ignore[attr-defined]
-        workflow_execution_timeout=ms.started.workflow_execution_timeout,
+        task_queue=queue,
         workflow_run_timeout=run_timeout,
         workflow_task_timeout=task_timeout,
         continued_execution_run_id=ms.run_id,
         initiator=initiator,
         first_execution_run_id=ms.started.first_execution_run_id,
         attempt=1,
-        header=a.header,  # type: ignore[attr-defined]
-        memo=memo,
-        search_attributes=search,
-        identity=ms.started.identity,
-        retry_policy=a.retry_policy if a.HasField("retry_policy") else ms.started.retry_policy,  # type: ignore[attr-defined]
         cron_schedule=ms.started.cron_schedule,
+        prev_auto_reset_points=ms.auto_reset_points,
     )
+    copy_fields(started, closed, "input", "header", "memo", "search_attributes")
+    copy_fields(started, ms.started, "workflow_execution_timeout", "retry_policy")
+    copy_fields(started, a, "retry_policy")
     if ms.parent is not None:
         started.parent_workflow_namespace = ms.started.parent_workflow_namespace
         started.parent_workflow_namespace_id = ms.started.parent_workflow_namespace_id
@@ -395,7 +385,12 @@ def _apply_continue_as_new(cc: CommandContext, a: Message) -> None:
         run_id=new_run_id,
         request_id=str(uuid.uuid4()),
         attrs=started,
-        backoff=backoff,
+        backoff=max(
+            seconds(a.backoff_start_interval),  # type: ignore[attr-defined]
+            # Like the reference, a run that continues as new quickly waits until a
+            # minimum interval has passed since it started, so a loop cannot spin.
+            CONTINUE_AS_NEW_MIN_INTERVAL - (cc.engine.now() - ms.start_time),
+        ),
         execution_expiration_time=ms.execution_expiration_time,
     )
     successor.sticky_task_queue = ""
@@ -416,15 +411,8 @@ def _validate_marker(cc: CommandContext, a: Message) -> None:
 
 
 def _apply_marker(cc: CommandContext, a: Message) -> None:
-    attrs = MarkerRecordedEventAttributes(
-        marker_name=a.marker_name,  # type: ignore[attr-defined]
-        workflow_task_completed_event_id=cc.completed_event_id,
-        header=a.header,  # type: ignore[attr-defined]
-    )
-    for key, payloads in a.details.items():  # type: ignore[attr-defined]
-        attrs.details[key].CopyFrom(payloads)
-    if a.HasField("failure"):  # type: ignore[attr-defined]
-        attrs.failure.CopyFrom(a.failure)  # type: ignore[attr-defined]
+    attrs = MarkerRecordedEventAttributes(workflow_task_completed_event_id=cc.completed_event_id)
+    copy_fields(attrs, a, "marker_name", "details", "header", "failure")
     cc.ms.add_event(attrs)
 
 
@@ -497,26 +485,22 @@ def _apply_start_child(cc: CommandContext, a: Message) -> None:
     attrs = StartChildWorkflowExecutionInitiatedEventAttributes(
         namespace=namespace,
         namespace_id=namespace_id,
-        workflow_id=a.workflow_id,  # type: ignore[attr-defined]
-        workflow_type=a.workflow_type,  # type: ignore[attr-defined]
         task_queue=TaskQueue(name=a.task_queue.name or ms.task_queue, kind=TaskQueueKind.TASK_QUEUE_KIND_NORMAL),  # type: ignore[attr-defined]
-        input=a.input,  # type: ignore[attr-defined]
-        workflow_execution_timeout=a.workflow_execution_timeout,  # type: ignore[attr-defined]
-        workflow_run_timeout=a.workflow_run_timeout,  # type: ignore[attr-defined]
-        workflow_task_timeout=a.workflow_task_timeout,  # type: ignore[attr-defined]
         parent_close_policy=a.parent_close_policy or ParentClosePolicy.PARENT_CLOSE_POLICY_TERMINATE,  # type: ignore[attr-defined]
-        control=a.control,  # type: ignore[attr-defined]
         workflow_task_completed_event_id=cc.completed_event_id,
-        workflow_id_reuse_policy=a.workflow_id_reuse_policy,  # type: ignore[attr-defined]
-        retry_policy=a.retry_policy,  # type: ignore[attr-defined]
-        cron_schedule=a.cron_schedule,  # type: ignore[attr-defined]
-        header=a.header,  # type: ignore[attr-defined]
-        memo=a.memo,  # type: ignore[attr-defined]
-        search_attributes=a.search_attributes,  # type: ignore[attr-defined]
-        priority=a.priority,  # type: ignore[attr-defined]
     )
-    if not a.HasField("retry_policy"):  # type: ignore[attr-defined]
-        attrs.ClearField("retry_policy")
+    copy_fields(
+        attrs, a, "workflow_id", "workflow_type", "input", "workflow_execution_timeout", "workflow_run_timeout",
+        "workflow_task_timeout", "control", "workflow_id_reuse_policy", "retry_policy", "cron_schedule", "header",
+        "memo", "search_attributes", "priority", "inherit_build_id",
+    )  # fmt: skip
+    # The reference records the run and task timeouts the child will get.
+    attrs.workflow_run_timeout.SetInParent()
+    if not seconds(attrs.workflow_task_timeout):
+        attrs.workflow_task_timeout.CopyFrom(duration(DEFAULT_WORKFLOW_TASK_TIMEOUT))
+    for name in ("memo", "search_attributes"):
+        if attrs.HasField(name) and not getattr(attrs, name).ListFields():
+            attrs.ClearField(name)
     event = ms.add_event(attrs)
     ms.children[event.event_id] = ChildInfo(
         initiated_event_id=event.event_id,
@@ -551,16 +535,15 @@ def _apply_signal_external(cc: CommandContext, a: Message) -> None:
             namespace=namespace,
             namespace_id=namespace_id,
             workflow_execution=WorkflowExecution(
-                workflow_id=a.execution.workflow_id,
+                workflow_id=a.execution.workflow_id,  # type: ignore[attr-defined]
                 run_id=a.execution.run_id,  # type: ignore[attr-defined]
             ),
-            signal_name=a.signal_name,  # type: ignore[attr-defined]
-            input=a.input,  # type: ignore[attr-defined]
-            control=a.control,  # type: ignore[attr-defined]
-            child_workflow_only=a.child_workflow_only,  # type: ignore[attr-defined]
-            header=a.header,  # type: ignore[attr-defined]
         )
     )
+    copy_fields(
+        event.signal_external_workflow_execution_initiated_event_attributes,
+        a, "signal_name", "input", "control", "child_workflow_only", "header",
+    )  # fmt: skip
     cc.ms.signals_out[event.event_id] = ExternalRequestInfo(event.event_id, str(uuid.uuid4()), event)
 
 

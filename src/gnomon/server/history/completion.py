@@ -33,7 +33,7 @@ from gnomon.server.history.workflow_task import (
     write_transient_events,
 )
 from gnomon.server.matching import TaskRef
-from gnomon.server.protoutil import seconds
+from gnomon.server.protoutil import seconds, timestamp
 
 logger = logging.getLogger(__name__)
 
@@ -118,6 +118,7 @@ async def complete_workflow_task(
             completed.workflow_task_completed_event_attributes.ClearField("deployment")
         ms.workflow_task = None
         ms.last_completed_started_event_id = wft.started_event_id
+        _record_reset_point(engine, ms, request, completed.event_id)
         cc.completed_event_id = completed.event_id
         apply_commands(cc, commands)
         _update_sticky(ms, request)
@@ -145,6 +146,35 @@ async def _start_returned_task(
     task = TaskRef(ms.namespace_id, ms.workflow_id, ms.run_id, wft.scheduled_event_id, wft.attempt)
     kind = TaskQueueKind.TASK_QUEUE_KIND_STICKY if wft.sticky else TaskQueueKind.TASK_QUEUE_KIND_NORMAL
     return await record_started(engine, task, identity, TaskQueue(name=wft.task_queue, kind=kind))
+
+
+MAX_RESET_POINTS = 20
+
+
+def _record_reset_point(
+    engine: HistoryEngine, ms: MutableState, request: RespondWorkflowTaskCompletedRequest, completed_event_id: int
+) -> None:
+    """Remember the first task each worker build completes in this run (a reset point)."""
+    # The reference records the worker's build id there, or its binary checksum.
+    build_id = (
+        request.deployment_options.build_id or request.worker_version_stamp.build_id or request.binary_checksum
+    )
+    if not build_id:
+        return
+    points = ms.auto_reset_points.points
+    if any(p.build_id == build_id for p in points):
+        return
+    now = engine.now()
+    retention = engine.namespaces.get_by_id(ms.namespace_id).config.workflow_execution_retention_ttl
+    point = points.add(
+        run_id=ms.run_id,
+        first_workflow_task_completed_id=completed_event_id,
+        resettable=True,
+        build_id=build_id,
+    )
+    point.create_time.CopyFrom(timestamp(now))
+    point.expire_time.CopyFrom(timestamp(now + seconds(retention)))
+    del points[:-MAX_RESET_POINTS]
 
 
 def _update_sticky(ms: MutableState, request: RespondWorkflowTaskCompletedRequest) -> None:

@@ -33,6 +33,7 @@ def execution_info(ms: MutableState) -> WorkflowExecutionInfo:
         history_size_bytes=ms.history_size_bytes,
         first_run_id=ms.started.first_execution_run_id,
         state_transition_count=ms.db_version,
+        auto_reset_points=ms.auto_reset_points,
     )
     if ms.close_time is not None:
         info.close_time.CopyFrom(timestamp(ms.close_time))

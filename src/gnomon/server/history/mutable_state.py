@@ -18,6 +18,7 @@ from temporalio.api.common.v1 import Memo, Payloads, SearchAttributes
 from temporalio.api.enums.v1 import EventType, WorkflowExecutionStatus
 from temporalio.api.failure.v1 import Failure
 from temporalio.api.history.v1 import HistoryEvent, WorkflowExecutionStartedEventAttributes
+from temporalio.api.workflow.v1 import ResetPoints
 
 RUNNING = WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING
 
@@ -166,6 +167,8 @@ class MutableState:
     parent_notified: bool = False
     result_run_id: str = ""  # the run a continue-as-new or retry handed over to
     history_size_bytes: int = 0
+    # Where a reset could restart this run: the first task completed by each worker build.
+    auto_reset_points: ResetPoints = field(default_factory=ResetPoints)
     # Events appended since the last commit; never serialized.
     pending_events: list[HistoryEvent] = field(default_factory=list, metadata={"transient": True})
 

@@ -25,8 +25,12 @@ def normalize_timeouts(attrs: WorkflowExecutionStartedEventAttributes) -> None:
     task = min(task, MAX_WORKFLOW_TASK_TIMEOUT)
     if run:
         task = min(task, run)
-    attrs.workflow_run_timeout.CopyFrom(duration(run))
+    # Like the reference, an unlimited timeout stays absent unless the caller gave "0s".
+    if run or attrs.HasField("workflow_run_timeout"):
+        attrs.workflow_run_timeout.CopyFrom(duration(run))
     attrs.workflow_task_timeout.CopyFrom(duration(task))
+    if not execution:
+        attrs.ClearField("workflow_execution_timeout")
 
 
 def new_run(
@@ -60,8 +64,11 @@ def new_run(
         execution_expiration_time = now + execution_timeout
     if execution_expiration_time:
         attrs.workflow_execution_expiration_time.CopyFrom(timestamp(execution_expiration_time))
-    if backoff > 0:
-        attrs.first_workflow_task_backoff.CopyFrom(duration(backoff))
+    attrs.first_workflow_task_backoff.CopyFrom(duration(backoff))  # the reference sets it, even to 0s
+    attrs.priority.SetInParent()  # likewise present even when empty
+    for name in ("memo", "search_attributes"):
+        if attrs.HasField(name) and not getattr(attrs, name).ListFields():
+            attrs.ClearField(name)  # an empty memo is no memo
     ms = MutableState(
         namespace_id=namespace_id,
         namespace=namespace,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 class ConditionFailedError(Exception):
@@ -86,10 +86,9 @@ class WorkflowMutation:
     start_time: float
     close_time: float | None
     history: HistoryBatch | None = None
+    # Set to move the workflow id's current pointer to this run; otherwise, if the
+    # pointer is at this run, its status is kept in step.
     current: CurrentChange | None = None
-    # The run that is current for the workflow id keeps its status there in step.
-    is_current: bool = True
-    extra: dict[str, object] = field(default_factory=dict)
 
 
 class Persistence(abc.ABC):

@@ -319,40 +319,48 @@ class SqlitePersistence(Persistence):
 
 def _apply_mutations(conn: sqlite3.Connection, mutations: list[WorkflowMutation]) -> None:
     """Apply the mutations of one caller; runs inside that caller's savepoint."""
-    for m in mutations:
-        if m.current is not None:
-            _move_current(conn, m)
-        elif m.is_current:
-            conn.execute(
-                "UPDATE current_executions SET status = ?, close_time = ?"
-                " WHERE namespace_id = ? AND workflow_id = ? AND run_id = ?",
-                (m.status, m.close_time, m.namespace_id, m.workflow_id, m.run_id),
+    try:
+        for m in mutations:
+            _apply_mutation(conn, m)
+    except sqlite3.IntegrityError as error:
+        # A run or history batch that already exists: another writer got there first.
+        raise ConditionFailedError(f"conflicting write: {error}") from error
+
+
+def _apply_mutation(conn: sqlite3.Connection, m: WorkflowMutation) -> None:
+    if m.current is not None:
+        _move_current(conn, m)
+    else:
+        conn.execute(
+            "UPDATE current_executions SET status = ?, close_time = ?"
+            " WHERE namespace_id = ? AND workflow_id = ? AND run_id = ?",
+            (m.status, m.close_time, m.namespace_id, m.workflow_id, m.run_id),
+        )
+    if m.expected_db_version == 0:
+        conn.execute(
+            "INSERT INTO executions (namespace_id, run_id, workflow_id, db_version, status, workflow_type,"
+            " task_queue, start_time, close_time, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                m.namespace_id, m.run_id, m.workflow_id, m.db_version, m.status, m.workflow_type,
+                m.task_queue, m.start_time, m.close_time, m.state,
+            ),
+        )  # fmt: skip
+    else:
+        cursor = conn.execute(
+            "UPDATE executions SET db_version = ?, status = ?, close_time = ?, state = ?"
+            " WHERE namespace_id = ? AND run_id = ? AND db_version = ?",
+            (m.db_version, m.status, m.close_time, m.state, m.namespace_id, m.run_id, m.expected_db_version),
+        )
+        if cursor.rowcount != 1:
+            raise ConditionFailedError(
+                f"run {m.run_id} is not at version {m.expected_db_version}: a newer state was written"
             )
-        if m.expected_db_version == 0:
-            conn.execute(
-                "INSERT INTO executions (namespace_id, run_id, workflow_id, db_version, status, workflow_type,"
-                " task_queue, start_time, close_time, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    m.namespace_id, m.run_id, m.workflow_id, m.db_version, m.status, m.workflow_type,
-                    m.task_queue, m.start_time, m.close_time, m.state,
-                ),
-            )  # fmt: skip
-        else:
-            cursor = conn.execute(
-                "UPDATE executions SET db_version = ?, status = ?, close_time = ?, state = ?"
-                " WHERE namespace_id = ? AND run_id = ? AND db_version = ?",
-                (m.db_version, m.status, m.close_time, m.state, m.namespace_id, m.run_id, m.expected_db_version),
-            )
-            if cursor.rowcount != 1:
-                raise ConditionFailedError(
-                    f"run {m.run_id} is not at version {m.expected_db_version}: a newer state was written"
-                )
-        if m.history is not None:
-            conn.execute(
-                "INSERT INTO history_batches (namespace_id, run_id, first_event_id, last_event_id, data)"
-                " VALUES (?, ?, ?, ?, ?)",
-                (m.namespace_id, m.run_id, m.history.first_event_id, m.history.last_event_id, m.history.data),
-            )
+    if m.history is not None:
+        conn.execute(
+            "INSERT INTO history_batches (namespace_id, run_id, first_event_id, last_event_id, data)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (m.namespace_id, m.run_id, m.history.first_event_id, m.history.last_event_id, m.history.data),
+        )
 
 
 def _move_current(conn: sqlite3.Connection, m: WorkflowMutation) -> None:
