@@ -68,6 +68,30 @@ class E2EActivities:
             self.cancelled.set()
             raise
 
+    @activity.defn(name="flaky")
+    async def flaky(self, succeed_on_attempt: int) -> str:
+        """Fails (retryably) until attempt ``succeed_on_attempt``."""
+        attempt = activity.info().attempt
+        if attempt < succeed_on_attempt:
+            raise ApplicationError(f"attempt {attempt} fails", type="Flaky")
+        return f"succeeded on attempt {attempt}"
+
+    @activity.defn(name="stall")
+    async def stall(self, details: str) -> str:
+        """Heartbeats ``details`` once, then stops heartbeating (until cancelled or released)."""
+        activity.heartbeat(details)
+        self.started.set()
+        await self.release.wait()
+        return "stalled"
+
     def all(self) -> list[Callable[..., Any]]:
         """Every activity, for ``Worker(activities=...)``."""
-        return [self.echo, self.fail, self.heartbeat_and_wait, self.complete_async, self.heartbeat_until_cancelled]
+        return [
+            self.echo,
+            self.fail,
+            self.heartbeat_and_wait,
+            self.complete_async,
+            self.heartbeat_until_cancelled,
+            self.flaky,
+            self.stall,
+        ]

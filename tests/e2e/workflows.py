@@ -14,7 +14,7 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeKey
-from temporalio.exceptions import ActivityError, ApplicationError, CancelledError
+from temporalio.exceptions import ActivityError, ApplicationError, CancelledError, ChildWorkflowError
 
 #: Custom search attributes the suite registers (see ``tests/e2e/conftest.py``).
 KEYWORD_SA = SearchAttributeKey.for_keyword("GnomonE2EKeyword")
@@ -255,7 +255,75 @@ class InfoWorkflow:
         self.finished = True
 
 
+@workflow.defn
+class BrokenWorkflow:
+    """Raises a non-application error, which fails the workflow *task* (not the workflow)."""
+
+    @workflow.run
+    async def run(self) -> str:
+        raise RuntimeError("broken on purpose")
+
+
+@workflow.defn
+class FlakyWorkflow:
+    """Fails (retryably) on its first attempt and succeeds on the next one."""
+
+    @workflow.run
+    async def run(self) -> str:
+        attempt = workflow.info().attempt
+        if attempt < 2:
+            raise ApplicationError(f"workflow attempt {attempt} fails", type="FlakyWorkflow")
+        return f"workflow succeeded on attempt {attempt}"
+
+
+@workflow.defn
+class TimerCancelWorkflow:
+    """Waits for ``finish`` with a long timeout; the signal cancels the timeout's timer."""
+
+    def __init__(self) -> None:
+        self.finished = False
+
+    @workflow.run
+    async def run(self) -> str:
+        await workflow.wait_condition(lambda: self.finished, timeout=timedelta(seconds=60))
+        return "finished before timeout"
+
+    @workflow.signal
+    def finish(self) -> None:
+        self.finished = True
+
+
+@workflow.defn
+class FailingChildWorkflow:
+    """Runs :class:`FailingWorkflow` as a child and reports how the child failed."""
+
+    @workflow.run
+    async def run(self, child_id: str) -> str:
+        try:
+            await workflow.execute_child_workflow(FailingWorkflow.run, "child broke", id=child_id)
+        except ChildWorkflowError as err:
+            cause = err.cause
+            return f"child failed: {cause.message if isinstance(cause, ApplicationError) else cause}"
+        return "child succeeded"
+
+
+@workflow.defn
+class AbandoningParentWorkflow:
+    """Starts a long-running child with the given parent close policy, then returns at once."""
+
+    @workflow.run
+    async def run(self, child_id: str, abandon: bool) -> str:
+        policy = workflow.ParentClosePolicy.ABANDON if abandon else workflow.ParentClosePolicy.TERMINATE
+        await workflow.start_child_workflow(SignalWorkflow.run, id=child_id, parent_close_policy=policy)
+        return "parent done"
+
+
 ALL_WORKFLOWS: list[type] = [
+    BrokenWorkflow,
+    FlakyWorkflow,
+    TimerCancelWorkflow,
+    FailingChildWorkflow,
+    AbandoningParentWorkflow,
     EchoWorkflow,
     SignalWorkflow,
     ActivityWorkflow,

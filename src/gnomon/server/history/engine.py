@@ -48,6 +48,7 @@ class RunContext:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     evicted: bool = False
     dispatched: set[tuple[str, str, int, int]] = field(default_factory=set)
+    wanted: set[tuple[str, str, int, int]] = field(default_factory=set)
     deadlines: set[Deadline] = field(default_factory=set)
     in_flight: set[str] = field(default_factory=set)
 
@@ -326,12 +327,16 @@ class HistoryEngine:
     # -- effects derived from state ------------------------------------------------------
 
     def _reconcile(self, ctx: RunContext) -> None:
+        ctx.wanted = set()
         for reconciler in self.reconcilers:
             reconciler(self, ctx)
+        # Reconcilers name every pending task each time: forget tasks no longer pending.
+        ctx.dispatched &= ctx.wanted
 
     def dispatch(self, ctx: RunContext, queue: str, task_type: TaskType, task: TaskRef) -> None:
         """Hand a task to matching once per (entity, attempt)."""
         tag = (task_type.name, queue, task.scheduled_event_id, task.attempt)
+        ctx.wanted.add(tag)
         if tag in ctx.dispatched:
             return
         ctx.dispatched.add(tag)

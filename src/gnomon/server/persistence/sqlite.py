@@ -195,8 +195,8 @@ class SqlitePersistence(Persistence):
             return
         self.commits += 1
         self.mutations += len(batch)
-        for work, (result, error) in zip(batch, outcomes, strict=False):
-            self._resolve(work, result, error)
+        for work, (result, failure) in zip(batch, outcomes, strict=True):
+            self._resolve(work, result, failure)
 
     async def _submit(self, fn: Callable[[sqlite3.Connection], T], *, write: bool) -> T:
         if self._thread is None:
