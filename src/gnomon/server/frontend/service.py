@@ -32,7 +32,7 @@ from gnomon.server.errors import InvalidArgumentError
 from gnomon.server.frontend.status import rpc
 from gnomon.server.frontend.validation import known_enum, non_negative, require
 from gnomon.server.frontend.validation import run_id as valid_run_id
-from gnomon.server.history import activity_task, completion, lifecycle, query, workflow_task
+from gnomon.server.history import activity_task, completion, cron, lifecycle, query, workflow_task
 from gnomon.server.history.describe import describe
 from gnomon.server.history.engine import HistoryEngine, RunContext
 from gnomon.server.history.history_api import get_history, get_history_reverse
@@ -208,8 +208,10 @@ class WorkflowService(grpc_api.WorkflowServiceServicer):
         known_enum(WorkflowIdConflictPolicy, request.workflow_id_conflict_policy, "WorkflowIdConflictPolicy")
         non_negative(request.workflow_start_delay, "WorkflowStartDelay")
         self.search_attributes.validate(namespace_id, request.search_attributes, request.namespace)
-        if request.cron_schedule and seconds(request.workflow_start_delay):
-            raise InvalidArgumentError("CronSchedule and WorkflowStartDelay may not be used together.")
+        if request.cron_schedule:
+            cron.parse(request.cron_schedule)
+            if seconds(request.workflow_start_delay):
+                raise InvalidArgumentError("CronSchedule and WorkflowStartDelay may not be used together.")
         return lifecycle.StartOptions(
             namespace_id=namespace_id,
             namespace=request.namespace,

@@ -18,7 +18,6 @@ from temporalio.api.enums.v1 import (
     CommandType,
     ContinueAsNewInitiator,
     ParentClosePolicy,
-    RetryState,
     TaskQueueKind,
     WorkflowExecutionStatus,
     WorkflowTaskFailedCause,
@@ -47,9 +46,9 @@ from gnomon.server.errors import NotFoundError
 from gnomon.server.history import retry
 from gnomon.server.history.engine import HistoryEngine, Transition
 from gnomon.server.history.mutable_state import ActivityInfo, ChildInfo, ExternalRequestInfo, MutableState, TimerInfo
-from gnomon.server.history.runs import close_run, new_run
+from gnomon.server.history.runs import close_run
+from gnomon.server.history.successor import append_successor, cron_backoff, retry_or_cron, start_successor
 from gnomon.server.history.workflow_task import DEFAULT_WORKFLOW_TASK_TIMEOUT
-from gnomon.server.persistence.interface import CurrentChange
 from gnomon.server.protoutil import copy_fields, duration, seconds
 
 Cause = WorkflowTaskFailedCause
@@ -306,15 +305,26 @@ def _close(cc: CommandContext, attrs: Message, status: int) -> None:
 def _apply_complete(cc: CommandContext, a: Message) -> None:
     attrs = WorkflowExecutionCompletedEventAttributes(workflow_task_completed_event_id=cc.completed_event_id)
     copy_fields(attrs, a, "result")
+    backoff = cron_backoff(cc.engine, cc.ms)
+    if backoff is not None:
+        result = a.result if a.HasField("result") else None  # type: ignore[attr-defined]
+        attrs.new_execution_run_id = start_successor(
+            cc.engine,
+            cc.tx,
+            initiator=ContinueAsNewInitiator.CONTINUE_AS_NEW_INITIATOR_CRON_SCHEDULE,
+            backoff=backoff,
+            last_completion_result=result,
+        )
     _close(cc, attrs, WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_COMPLETED)
 
 
 def _apply_fail(cc: CommandContext, a: Message) -> None:
-    attrs = WorkflowExecutionFailedEventAttributes(
-        retry_state=RetryState.RETRY_STATE_RETRY_POLICY_NOT_SET,
-        workflow_task_completed_event_id=cc.completed_event_id,
-    )
+    failure = a.failure if a.HasField("failure") else None  # type: ignore[attr-defined]
+    attrs = WorkflowExecutionFailedEventAttributes(workflow_task_completed_event_id=cc.completed_event_id)
     copy_fields(attrs, a, "failure")
+    state, successor = retry_or_cron(cc.engine, cc.tx, failure)
+    attrs.retry_state = state  # type: ignore[assignment]
+    attrs.new_execution_run_id = successor
     _close(cc, attrs, WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_FAILED)
 
 
@@ -353,7 +363,6 @@ def _apply_continue_as_new(cc: CommandContext, a: Message) -> None:
     if not a.HasField("search_attributes") and ms.search_attributes.indexed_fields:  # type: ignore[attr-defined]
         closed.search_attributes.CopyFrom(ms.search_attributes)
     _close(cc, closed, WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW)
-    ms.result_run_id = new_run_id
     started = WorkflowExecutionStartedEventAttributes(
         workflow_type=workflow_type,
         task_queue=queue,
@@ -369,34 +378,15 @@ def _apply_continue_as_new(cc: CommandContext, a: Message) -> None:
     copy_fields(started, closed, "input", "header", "memo", "search_attributes")
     copy_fields(started, ms.started, "workflow_execution_timeout", "retry_policy")
     copy_fields(started, a, "retry_policy")
-    if ms.parent is not None:
-        started.parent_workflow_namespace = ms.started.parent_workflow_namespace
-        started.parent_workflow_namespace_id = ms.started.parent_workflow_namespace_id
-        started.parent_workflow_execution.CopyFrom(ms.started.parent_workflow_execution)
-        started.parent_initiated_event_id = ms.started.parent_initiated_event_id
-        started.root_workflow_execution.CopyFrom(ms.started.root_workflow_execution)
-        # The parent now waits for the new run's close, not this one's.
-        ms.parent_notified = True
-    successor = new_run(
-        cc.engine,
-        namespace_id=ms.namespace_id,
-        namespace=ms.namespace,
-        workflow_id=ms.workflow_id,
-        run_id=new_run_id,
-        request_id=str(uuid.uuid4()),
-        attrs=started,
-        backoff=max(
-            seconds(a.backoff_start_interval),  # type: ignore[attr-defined]
-            # Like the reference, a run that continues as new quickly waits until a
-            # minimum interval has passed since it started, so a loop cannot spin.
-            CONTINUE_AS_NEW_MIN_INTERVAL - (cc.engine.now() - ms.start_time),
-        ),
-        execution_expiration_time=ms.execution_expiration_time,
-    )
-    successor.sticky_task_queue = ""
-    cc.tx.new_runs.append(
-        (successor, CurrentChange(expected_run_id=ms.run_id, start_request_id=successor.start_request_id))
-    )
+    copy_fields(
+        started, ms.started, "parent_workflow_namespace", "parent_workflow_namespace_id",
+        "parent_workflow_execution", "parent_initiated_event_id", "root_workflow_execution",
+    )  # fmt: skip
+    # Like the reference, a run that continues as new quickly waits until a minimum
+    # interval has passed since it started, so a loop cannot spin.
+    minimum = CONTINUE_AS_NEW_MIN_INTERVAL - (cc.engine.now() - ms.start_time)
+    backoff = max(seconds(a.backoff_start_interval), minimum)  # type: ignore[attr-defined]
+    append_successor(cc.engine, cc.tx, started, backoff, run_id=new_run_id)
 
 
 # -- markers, search attributes, memo --------------------------------------------------------

@@ -156,9 +156,7 @@ def _record_reset_point(
 ) -> None:
     """Remember the first task each worker build completes in this run (a reset point)."""
     # The reference records the worker's build id there, or its binary checksum.
-    build_id = (
-        request.deployment_options.build_id or request.worker_version_stamp.build_id or request.binary_checksum
-    )
+    build_id = request.deployment_options.build_id or request.worker_version_stamp.build_id or request.binary_checksum
     if not build_id:
         return
     points = ms.auto_reset_points.points

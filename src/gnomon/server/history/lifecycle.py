@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from temporalio.api.common.v1 import Header, Payloads, WorkflowExecution
 from temporalio.api.enums.v1 import (
+    ContinueAsNewInitiator,
     WorkflowExecutionStatus,
     WorkflowIdConflictPolicy,
     WorkflowIdReusePolicy,
@@ -20,6 +21,7 @@ from temporalio.api.history.v1 import (
 )
 
 from gnomon.server.errors import AlreadyExistsError, NotFoundError
+from gnomon.server.history import cron
 from gnomon.server.history.engine import HistoryEngine, RunContext, Transition
 from gnomon.server.history.mutable_state import MutableState
 from gnomon.server.history.runs import close_run, new_run
@@ -94,6 +96,11 @@ async def start_workflow(
             reused = await _apply_id_policies(engine, options, current)
             if reused is not None:
                 return reused
+        backoff = options.start_delay
+        if attrs.cron_schedule:
+            # A cron workflow's first run waits for the schedule's first time.
+            attrs.initiator = ContinueAsNewInitiator.CONTINUE_AS_NEW_INITIATOR_CRON_SCHEDULE
+            backoff = cron.parse(attrs.cron_schedule).backoff(engine.now())
         ms = new_run(
             engine,
             namespace_id=options.namespace_id,
@@ -102,7 +109,7 @@ async def start_workflow(
             run_id=run_id,
             request_id=options.request_id,
             attrs=attrs,
-            backoff=options.start_delay,
+            backoff=backoff,
             before_first_task=(lambda ms: _add_signal(ms, signal)) if signal is not None else None,
         )
         change = CurrentChange(expected_run_id=current.run_id if current else None, start_request_id=options.request_id)

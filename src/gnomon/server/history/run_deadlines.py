@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from temporalio.api.enums.v1 import RetryState, WorkflowExecutionStatus
+from temporalio.api.enums.v1 import RetryState, TimeoutType, WorkflowExecutionStatus
+from temporalio.api.failure.v1 import Failure, TimeoutFailureInfo
 from temporalio.api.history.v1 import TimerFiredEventAttributes, WorkflowExecutionTimedOutEventAttributes
 
 from gnomon.server.history.engine import HistoryEngine, RunContext
 from gnomon.server.history.runs import close_run
+from gnomon.server.history.successor import retry_or_cron
 from gnomon.server.history.workflow_task import schedule_workflow_task
 from gnomon.server.timers import Deadline
 
@@ -40,15 +42,24 @@ async def on_timer(engine: HistoryEngine, deadline: Deadline) -> None:
 
 
 async def on_workflow_timeout(engine: HistoryEngine, deadline: Deadline) -> None:
+    """The run (or the whole execution) ran out of time: time it out, then retry or run cron."""
     ctx = await engine.resolve_key(deadline.namespace_id, deadline.run_id)
     async with engine.transition(ctx) as tx:
         ms = tx.ms
         expirations = [t for t in (ms.run_expiration_time, ms.execution_expiration_time) if t]
-        if not ms.is_open or not expirations or min(expirations) > engine.now() + EPSILON:
+        now = engine.now()
+        if not ms.is_open or not expirations or min(expirations) > now + EPSILON:
             return
         ms.flush_buffered_events()
-        now = engine.now()
-        ms.add_event(
-            WorkflowExecutionTimedOutEventAttributes(retry_state=RetryState.RETRY_STATE_RETRY_POLICY_NOT_SET), now=now
-        )
+        attrs = WorkflowExecutionTimedOutEventAttributes(retry_state=RetryState.RETRY_STATE_TIMEOUT)
+        execution_over = bool(ms.execution_expiration_time) and ms.execution_expiration_time <= now + EPSILON
+        if not execution_over:
+            failure = Failure(
+                message="workflow timed out",
+                timeout_failure_info=TimeoutFailureInfo(timeout_type=TimeoutType.TIMEOUT_TYPE_START_TO_CLOSE),
+            )
+            state, successor = retry_or_cron(engine, tx, failure)
+            attrs.retry_state = state  # type: ignore[assignment]
+            attrs.new_execution_run_id = successor
+        ms.add_event(attrs, now=now)
         close_run(ms, WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_TIMED_OUT, now)

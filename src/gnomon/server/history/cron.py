@@ -1,0 +1,153 @@
+"""Cron schedules of cron workflows: the standard five fields, descriptors and ``@every``.
+
+Only what computing "the next run time" needs. Times are UTC, as on Temporal (a
+``CRON_TZ=`` prefix is accepted for compatibility; other zones than UTC are not
+supported yet). The backoff before a cron run is rounded up to whole seconds, which is
+what the reference records.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from gnomon.server.errors import InvalidArgumentError
+
+_DESCRIPTORS = {
+    "@yearly": "0 0 1 1 *",
+    "@annually": "0 0 1 1 *",
+    "@monthly": "0 0 1 * *",
+    "@weekly": "0 0 * * 0",
+    "@daily": "0 0 * * *",
+    "@midnight": "0 0 * * *",
+    "@hourly": "0 * * * *",
+}
+_RANGES = [(0, 59), (0, 23), (1, 31), (1, 12), (0, 6)]  # minute hour day-of-month month day-of-week
+_NAMES = [
+    {},
+    {},
+    {},
+    {
+        m: i + 1
+        for i, m in enumerate(["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"])
+    },
+    {d: i for i, d in enumerate(["sun", "mon", "tue", "wed", "thu", "fri", "sat"])},
+]
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)")
+_UNIT_SECONDS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+_SEARCH_LIMIT = timedelta(days=366 * 5)
+
+
+@dataclass(frozen=True)
+class CronSchedule:
+    """A parsed schedule: either a fixed interval or five sets of allowed values."""
+
+    every: float = 0.0
+    fields: tuple[frozenset[int], ...] = ()
+    day_of_month_any: bool = True
+    day_of_week_any: bool = True
+
+    def next_after(self, now: float) -> float:
+        """The first schedule time strictly after ``now`` (epoch seconds)."""
+        if self.every:
+            # Like robfig/cron's @every: whole seconds from now, plus the interval.
+            return math.floor(now) + self.every
+        moment = datetime.fromtimestamp(now, UTC).replace(second=0, microsecond=0) + timedelta(minutes=1)
+        limit = moment + _SEARCH_LIMIT
+        minutes, hours, days, months, weekdays = self.fields
+        while moment < limit:
+            if moment.month not in months:
+                moment = (moment.replace(day=1, hour=0, minute=0) + timedelta(days=32)).replace(day=1)
+                continue
+            if not self._day_matches(moment, days, weekdays):
+                moment = moment.replace(hour=0, minute=0) + timedelta(days=1)
+                continue
+            if moment.hour not in hours:
+                moment = moment.replace(minute=0) + timedelta(hours=1)
+                continue
+            if moment.minute not in minutes:
+                moment += timedelta(minutes=1)
+                continue
+            return moment.timestamp()
+        raise InvalidArgumentError("Invalid CronSchedule: it never fires.")
+
+    def _day_matches(self, moment: datetime, days: frozenset[int], weekdays: frozenset[int]) -> bool:
+        dom = moment.day in days
+        dow = (moment.isoweekday() % 7) in weekdays
+        # Standard cron: if both fields are restricted, either may match.
+        if not self.day_of_month_any and not self.day_of_week_any:
+            return dom or dow
+        return dom and dow
+
+    def backoff(self, now: float) -> float:
+        """Seconds to wait from ``now`` until the next run, rounded up to a whole second."""
+        return float(math.ceil(self.next_after(now) - now))
+
+
+def parse(spec: str) -> CronSchedule:
+    """Parse a cron_schedule string; InvalidArgumentError if it is malformed."""
+    text = spec.strip()
+    if text.startswith("CRON_TZ=") or text.startswith("TZ="):
+        zone, _, text = text.partition(" ")
+        if zone.split("=", 1)[1] not in ("UTC", "Etc/UTC"):
+            raise InvalidArgumentError(f"Invalid CronSchedule {spec!r}: only UTC time zones are supported.")
+    text = _DESCRIPTORS.get(text.lower(), text)
+    if text.startswith("@every "):
+        return CronSchedule(every=_parse_duration(text.removeprefix("@every ").strip(), spec))
+    parts = text.split()
+    if len(parts) != 5:
+        raise InvalidArgumentError(f"Invalid CronSchedule {spec!r}: expected 5 fields, got {len(parts)}.")
+    fields = tuple(_parse_field(part, i, spec) for i, part in enumerate(parts))
+    return CronSchedule(
+        fields=fields,
+        day_of_month_any=parts[2] in ("*", "?"),
+        day_of_week_any=parts[4] in ("*", "?"),
+    )
+
+
+def _parse_duration(text: str, spec: str) -> float:
+    pos, total = 0, 0.0
+    for match in _DURATION.finditer(text):
+        if match.start() != pos:
+            break
+        total += float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+        pos = match.end()
+    if pos != len(text) or total <= 0:
+        raise InvalidArgumentError(f"Invalid CronSchedule {spec!r}: bad @every duration {text!r}.")
+    return max(total, 1.0)
+
+
+def _parse_field(part: str, index: int, spec: str) -> frozenset[int]:
+    low, high = _RANGES[index]
+    values: set[int] = set()
+    for item in part.split(","):
+        range_part, _, step_text = item.partition("/")
+        step = int(step_text) if step_text.isdigit() else (1 if not step_text else 0)
+        if step <= 0:
+            raise InvalidArgumentError(f"Invalid CronSchedule {spec!r}: bad step in {item!r}.")
+        if range_part in ("*", "?"):
+            start, end = low, high
+        elif "-" in range_part:
+            a, b = range_part.split("-", 1)
+            start, end = _value(a, index, spec), _value(b, index, spec)
+        else:
+            start = _value(range_part, index, spec)
+            end = high if step_text else start
+        if not (low <= start <= high and low <= end <= high) or start > end:
+            raise InvalidArgumentError(f"Invalid CronSchedule {spec!r}: {item!r} is out of range.")
+        values.update(range(start, end + 1, step))
+    if index == 4 and 7 in values:
+        values.add(0)  # both 0 and 7 mean Sunday
+    return frozenset(values)
+
+
+def _value(text: str, index: int, spec: str) -> int:
+    name = text.lower()
+    if name in _NAMES[index]:
+        return _NAMES[index][name]
+    if not text.isdigit():
+        raise InvalidArgumentError(f"Invalid CronSchedule {spec!r}: {text!r} is not a number.")
+    value = int(text)
+    return 0 if index == 4 and value == 7 else value
