@@ -228,9 +228,16 @@ class WorkflowService(grpc_api.WorkflowServiceServicer):
     ) -> api.StartWorkflowExecutionResponse:
         options = self._start_options(request)
         outcome = await lifecycle.start_workflow(
-            self.engine, options, started_attributes(request), run_id=str(uuid.uuid4())
+            self.engine,
+            options,
+            started_attributes(request),
+            run_id=str(uuid.uuid4()),
+            eager_identity=(request.identity or "eager") if request.request_eager_execution else "",
         )
-        return api.StartWorkflowExecutionResponse(run_id=outcome.run_id, started=outcome.started)
+        response = api.StartWorkflowExecutionResponse(run_id=outcome.run_id, started=outcome.started)
+        if outcome.eager_task is not None:
+            response.eager_workflow_task.CopyFrom(outcome.eager_task)
+        return response
 
     @rpc
     async def SignalWithStartWorkflowExecution(

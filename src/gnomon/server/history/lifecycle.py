@@ -19,13 +19,14 @@ from temporalio.api.history.v1 import (
     WorkflowExecutionStartedEventAttributes,
     WorkflowExecutionTerminatedEventAttributes,
 )
+from temporalio.api.workflowservice.v1 import PollWorkflowTaskQueueResponse
 
 from gnomon.server.errors import AlreadyExistsError, NotFoundError
 from gnomon.server.history import cron
 from gnomon.server.history.engine import HistoryEngine, RunContext, Transition
 from gnomon.server.history.mutable_state import MutableState
 from gnomon.server.history.runs import close_run, new_run
-from gnomon.server.history.workflow_task import schedule_workflow_task
+from gnomon.server.history.workflow_task import build_poll_response, mark_started, schedule_workflow_task
 from gnomon.server.persistence import CurrentRun
 from gnomon.server.persistence.interface import CurrentChange
 
@@ -70,6 +71,7 @@ class StartOutcome:
     run_id: str
     started: bool
     ctx: RunContext | None = None
+    eager_task: PollWorkflowTaskQueueResponse | None = None
 
 
 def already_started(workflow_id: str, current: CurrentRun) -> AlreadyExistsError:
@@ -88,6 +90,7 @@ async def start_workflow(
     *,
     signal: SignalInput | None = None,
     run_id: str,
+    eager_identity: str = "",
 ) -> StartOutcome:
     """Create a run unless the workflow id's policies say otherwise (the caller holds no lock)."""
     async with engine.workflow_id_lock(options.namespace_id, options.workflow_id):
@@ -112,8 +115,18 @@ async def start_workflow(
             backoff=backoff,
             before_first_task=(lambda ms: _add_signal(ms, signal)) if signal is not None else None,
         )
+        eager = bool(eager_identity) and ms.workflow_task is not None
+        if eager:
+            # Eager start: the caller's own worker takes the first task in this same commit.
+            ms.started.eager_execution_accepted = True
+            ms.pending_events[0].workflow_execution_started_event_attributes.eager_execution_accepted = True
+            assert ms.workflow_task is not None
+            mark_started(engine, ms, ms.workflow_task, eager_identity)
         change = CurrentChange(expected_run_id=current.run_id if current else None, start_request_id=options.request_id)
         ctx = await engine.create_run(ms, change)
+        if eager:
+            task = await build_poll_response(engine, ctx.ms, sticky_poll=False)
+            return StartOutcome(run_id=run_id, started=True, ctx=ctx, eager_task=task)
         logger.info(
             "started workflow",
             extra={"namespace": options.namespace, "workflow_id": options.workflow_id, "run_id": run_id},

@@ -278,26 +278,31 @@ async def record_started(
             or wft.attempt != task.attempt
         ):
             return None
-        now = engine.now()
-        wft.started_time = now
-        wft.identity = identity
-        wft.request_id = str(uuid.uuid4())
-        if wft.transient:
-            wft.started_event_id = wft.scheduled_event_id + 1
-            tx.dirty = True
-        else:
-            event = ms.add_event(
-                WorkflowTaskStartedEventAttributes(
-                    scheduled_event_id=wft.scheduled_event_id,
-                    identity=identity,
-                    request_id=wft.request_id,
-                    history_size_bytes=ms.history_size_bytes,
-                ),
-                now=now,
-            )
-            wft.started_event_id = event.event_id
+        mark_started(engine, ms, wft, identity)
+        tx.dirty = True
         sticky_poll = polled_queue.kind == TaskQueueKind.TASK_QUEUE_KIND_STICKY
     return await build_poll_response(engine, ctx.ms, sticky_poll)
+
+
+def mark_started(engine: HistoryEngine, ms: MutableState, wft: WorkflowTaskInfo, identity: str) -> None:
+    """Record that a worker took the scheduled workflow task (its started event, unless transient)."""
+    now = engine.now()
+    wft.started_time = now
+    wft.identity = identity
+    wft.request_id = str(uuid.uuid4())
+    if wft.transient:
+        wft.started_event_id = wft.scheduled_event_id + 1
+        return
+    event = ms.add_event(
+        WorkflowTaskStartedEventAttributes(
+            scheduled_event_id=wft.scheduled_event_id,
+            identity=identity,
+            request_id=wft.request_id,
+            history_size_bytes=ms.history_size_bytes,
+        ),
+        now=now,
+    )
+    wft.started_event_id = event.event_id
 
 
 async def build_poll_response(
