@@ -91,8 +91,8 @@ class NamespaceRegistry:
         namespace.config.workflow_execution_retention_ttl.FromTimedelta(retention or DEFAULT_RETENTION)
         caps = namespace.namespace_info.capabilities
         caps.eager_workflow_start = True
-        caps.sync_update = False
-        caps.async_update = False
+        caps.sync_update = True
+        caps.async_update = True
         record = NamespaceRecord(id=namespace.namespace_info.id, name=name, data=namespace.SerializeToString())
         try:
             await self._persistence.save_namespace(record, create=True)

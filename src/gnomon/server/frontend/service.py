@@ -21,6 +21,9 @@ from temporalio.api.enums.v1 import (
     WorkflowIdConflictPolicy,
     WorkflowIdReusePolicy,
 )
+from temporalio.api.enums.v1 import (
+    UpdateWorkflowExecutionLifecycleStage as Stage,
+)
 from temporalio.api.history.v1 import WorkflowExecutionStartedEventAttributes
 from temporalio.api.namespace.v1 import NamespaceInfo
 from temporalio.api.taskqueue.v1 import PollerInfo, TaskQueue
@@ -32,7 +35,7 @@ from gnomon.server.errors import InvalidArgumentError
 from gnomon.server.frontend.status import rpc
 from gnomon.server.frontend.validation import known_enum, non_negative, require
 from gnomon.server.frontend.validation import run_id as valid_run_id
-from gnomon.server.history import activity_task, completion, cron, lifecycle, query, workflow_task
+from gnomon.server.history import activity_task, completion, cron, lifecycle, query, updates, workflow_task
 from gnomon.server.history.describe import describe
 from gnomon.server.history.engine import HistoryEngine, RunContext
 from gnomon.server.history.history_api import get_history, get_history_reverse
@@ -344,6 +347,48 @@ class WorkflowService(grpc_api.WorkflowServiceServicer):
         return await query.query_workflow(
             self.engine, self.history.queries, ctx, request.query, request.query_reject_condition, timeout
         )
+
+    # -- updates ---------------------------------------------------------------------------
+
+    def _update_wait(self, context: Any, wait_policy: Any) -> tuple[int, float]:
+        wanted = wait_policy.lifecycle_stage or Stage.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_ACCEPTED
+        known_enum(Stage, wanted, "WaitPolicy.LifecycleStage")
+        remaining = context.time_remaining() if context is not None else None
+        # Answer a little before the caller's deadline with the stage reached so far.
+        timeout = LONG_POLL_SECONDS if remaining is None else max(min(remaining - 1.0, LONG_POLL_SECONDS), 0.0)
+        return wanted, timeout
+
+    @rpc
+    async def UpdateWorkflowExecution(
+        self, request: api.UpdateWorkflowExecutionRequest, context: Any
+    ) -> api.UpdateWorkflowExecutionResponse:
+        ctx = await self._run(request.namespace, request.workflow_execution)
+        wanted, timeout = self._update_wait(context, request.wait_policy)
+        ctx, stage, outcome = await updates.update_workflow(self.engine, ctx, request.request, wanted, timeout)
+        response = api.UpdateWorkflowExecutionResponse(
+            update_ref=updates.update_ref(ctx, request.request.meta.update_id),
+            stage=stage,  # type: ignore[arg-type]
+        )
+        if outcome is not None:
+            response.outcome.CopyFrom(outcome)
+        return response
+
+    @rpc
+    async def PollWorkflowExecutionUpdate(
+        self, request: api.PollWorkflowExecutionUpdateRequest, context: Any
+    ) -> api.PollWorkflowExecutionUpdateResponse:
+        ctx = await self._run(request.namespace, request.update_ref.workflow_execution)
+        require(request.update_ref.update_id, "UpdateId")
+        wanted, timeout = self._update_wait(context, request.wait_policy)
+        found = updates.find(ctx, request.update_ref.update_id)
+        stage, outcome = await updates.wait(self.engine, ctx, found, wanted, timeout)
+        response = api.PollWorkflowExecutionUpdateResponse(
+            update_ref=updates.update_ref(ctx, request.update_ref.update_id),
+            stage=stage,  # type: ignore[arg-type]
+        )
+        if outcome is not None:
+            response.outcome.CopyFrom(outcome)
+        return response
 
     # -- workflow tasks --------------------------------------------------------------------
 

@@ -48,6 +48,7 @@ from gnomon.server.history.engine import HistoryEngine, Transition
 from gnomon.server.history.mutable_state import ActivityInfo, ChildInfo, ExternalRequestInfo, MutableState, TimerInfo
 from gnomon.server.history.runs import close_run
 from gnomon.server.history.successor import append_successor, cron_backoff, retry_or_cron, start_successor
+from gnomon.server.history.updates import MessageProcessor
 from gnomon.server.history.workflow_task import DEFAULT_WORKFLOW_TASK_TIMEOUT
 from gnomon.server.protoutil import copy_fields, duration, seconds
 
@@ -74,6 +75,8 @@ class CommandContext:
     identity: str
     new_workflow_task: bool = False
     closed: bool = False
+    # The completion's protocol messages (update acceptances, responses, rejections).
+    messages: MessageProcessor | None = None
     # Activity ids and timer ids claimed by commands earlier in this same completion.
     activity_ids: set[str] = field(default_factory=set)
     timer_ids: set[str] = field(default_factory=set)
@@ -567,6 +570,19 @@ def _validate_cancel_external(cc: CommandContext, a: Message) -> None:
     _target_namespace(cc, a.namespace, cause)  # type: ignore[attr-defined]
 
 
+def _validate_protocol_message(cc: CommandContext, a: Message) -> None:
+    if cc.messages is None or a.message_id not in cc.messages.messages:  # type: ignore[attr-defined]
+        raise CommandError(
+            Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_UPDATE_WORKFLOW_EXECUTION_MESSAGE,
+            f"ProtocolMessageCommand refers to message {a.message_id!r}, which the completion does not carry.",  # type: ignore[attr-defined]
+        )
+
+
+def _apply_protocol_message(cc: CommandContext, a: Message) -> None:
+    assert cc.messages is not None
+    cc.messages.apply(cc.ms, a.message_id)  # type: ignore[attr-defined]
+
+
 HANDLERS: dict[int, Handler] = {
     CommandType.COMMAND_TYPE_SCHEDULE_ACTIVITY_TASK: Handler(_validate_schedule_activity, _apply_schedule_activity),
     CommandType.COMMAND_TYPE_REQUEST_CANCEL_ACTIVITY_TASK: Handler(_validate_cancel_activity, _apply_cancel_activity),
@@ -591,4 +607,5 @@ HANDLERS: dict[int, Handler] = {
         _validate_upsert_search_attributes, _apply_upsert_search_attributes
     ),
     CommandType.COMMAND_TYPE_MODIFY_WORKFLOW_PROPERTIES: Handler(_no_validation, _apply_modify_properties),
+    CommandType.COMMAND_TYPE_PROTOCOL_MESSAGE: Handler(_validate_protocol_message, _apply_protocol_message),
 }

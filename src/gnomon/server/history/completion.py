@@ -23,9 +23,11 @@ from gnomon.server.history.commands import (
     apply_commands,
     validate_commands,
 )
-from gnomon.server.history.engine import HistoryEngine, RunContext
+from gnomon.server.history.engine import HistoryEngine, RunContext, Transition
 from gnomon.server.history.mutable_state import MutableState, WorkflowTaskInfo
 from gnomon.server.history.tokens import TaskToken
+from gnomon.server.history.update_registry import has_undelivered
+from gnomon.server.history.updates import MessageProcessor
 from gnomon.server.history.workflow_task import (
     fail_workflow_task_in_place,
     record_started,
@@ -33,7 +35,7 @@ from gnomon.server.history.workflow_task import (
     write_transient_events,
 )
 from gnomon.server.matching import TaskRef
-from gnomon.server.protoutil import seconds, timestamp
+from gnomon.server.protoutil import copy_fields, seconds, timestamp
 
 logger = logging.getLogger(__name__)
 
@@ -67,72 +69,101 @@ async def complete_workflow_task(
 ) -> RespondWorkflowTaskCompletedResponse:
     ctx = await _token_run(engine, token)
     response = RespondWorkflowTaskCompletedResponse()
-    return_new_task = False
+    processor = MessageProcessor(ctx, {m.id: m for m in request.messages})
     async with engine.transition(ctx) as tx:
-        ms = tx.ms
-        wft = _current_task(ms, token)
-        commands = list(request.commands)
-        closing = any(c.command_type in CLOSE_COMMANDS for c in commands)
-        if closing and ms.buffered_events:
-            # New events arrived while the worker decided to close: it must see them first.
-            fail_workflow_task_in_place(
-                engine,
-                tx,
-                WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND,
-                None,
-                request.identity,
-            )
-            return response
-        cc = CommandContext(engine=engine, tx=tx, completed_event_id=0, identity=request.identity)
-        try:
-            validate_commands(cc, commands)
-        except CommandError as error:
-            logger.info(
-                "workflow task failed: %s",
-                error.message,
-                extra={"workflow_id": ms.workflow_id, "run_id": ms.run_id},
-            )
-            failure = Failure(
-                message=error.message,
-                application_failure_info=ApplicationFailureInfo(type="BadCommand"),
-            )
-            fail_workflow_task_in_place(engine, tx, error.cause, failure, request.identity)
-            return response
-        write_transient_events(ms)
-        completed = ms.add_event(
-            WorkflowTaskCompletedEventAttributes(
-                scheduled_event_id=wft.scheduled_event_id,
-                started_event_id=wft.started_event_id,
-                identity=request.identity,
-                binary_checksum=request.binary_checksum,
-                worker_version=request.worker_version_stamp,
-                sdk_metadata=request.sdk_metadata,
-                metering_metadata=request.metering_metadata,
-                deployment=request.deployment,
-                versioning_behavior=request.versioning_behavior,
-            )
-        )
-        if not request.HasField("worker_version_stamp"):
-            completed.workflow_task_completed_event_attributes.ClearField("worker_version")
-        if not request.HasField("deployment"):
-            completed.workflow_task_completed_event_attributes.ClearField("deployment")
-        ms.workflow_task = None
-        ms.last_completed_started_event_id = wft.started_event_id
-        _record_reset_point(engine, ms, request, completed.event_id)
-        cc.completed_event_id = completed.event_id
-        apply_commands(cc, commands)
-        _update_sticky(ms, request)
-        if not ms.is_open:
-            return response
-        flushed = ms.flush_buffered_events()
-        if flushed or cc.new_workflow_task or request.force_create_new_workflow_task:
-            schedule_workflow_task(engine, ms)
-            return_new_task = request.return_new_workflow_task and ms.workflow_task is not None
+        return_new_task = _apply_completion(engine, tx, token, request, processor, response)
+    # Update callers learn of acceptance or rejection only once it is committed.
+    for settle in processor.after_commit:
+        settle()
     if return_new_task:
         started = await _start_returned_task(engine, ctx, request.identity)
         if started is not None:
             response.workflow_task.CopyFrom(started)
     return response
+
+
+def _apply_completion(
+    engine: HistoryEngine,
+    tx: Transition,
+    token: TaskToken,
+    request: RespondWorkflowTaskCompletedRequest,
+    processor: MessageProcessor,
+    response: RespondWorkflowTaskCompletedResponse,
+) -> bool:
+    """Apply the worker's commands and messages; whether to hand a new task straight back."""
+    ms = tx.ms
+    wft = _current_task(ms, token)
+    commands = list(request.commands)
+    if wft.speculative and not commands and processor.only_rejections and not request.force_create_new_workflow_task:
+        _discard_speculative_task(engine, tx, processor, request, response)
+        return False
+    if ms.buffered_events and any(c.command_type in CLOSE_COMMANDS for c in commands):
+        # New events arrived while the worker decided to close: it must see them first.
+        cause = WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND
+        fail_workflow_task_in_place(engine, tx, cause, None, request.identity)
+        return False
+    cc = CommandContext(engine=engine, tx=tx, completed_event_id=0, identity=request.identity, messages=processor)
+    try:
+        validate_commands(cc, commands)
+    except CommandError as error:
+        logger.info(
+            "workflow task failed: %s", error.message, extra={"workflow_id": ms.workflow_id, "run_id": ms.run_id}
+        )
+        failure = Failure(message=error.message, application_failure_info=ApplicationFailureInfo(type="BadCommand"))
+        fail_workflow_task_in_place(engine, tx, error.cause, failure, request.identity)
+        return False
+    write_transient_events(ms)
+    completed = ms.add_event(
+        WorkflowTaskCompletedEventAttributes(
+            scheduled_event_id=wft.scheduled_event_id,
+            started_event_id=wft.started_event_id,
+            identity=request.identity,
+            binary_checksum=request.binary_checksum,
+            sdk_metadata=request.sdk_metadata,
+            metering_metadata=request.metering_metadata,
+            versioning_behavior=request.versioning_behavior,
+        )
+    )
+    copy_fields(completed.workflow_task_completed_event_attributes, request, "deployment")
+    if request.HasField("worker_version_stamp"):
+        completed.workflow_task_completed_event_attributes.worker_version.CopyFrom(request.worker_version_stamp)
+    ms.workflow_task = None
+    ms.last_completed_started_event_id = wft.started_event_id
+    _record_reset_point(engine, ms, request, completed.event_id)
+    cc.completed_event_id = completed.event_id
+    apply_commands(cc, commands)
+    processor.apply_remaining(ms)
+    _update_sticky(ms, request)
+    if not ms.is_open:
+        return False
+    flushed = ms.flush_buffered_events()
+    if flushed or cc.new_workflow_task or request.force_create_new_workflow_task:
+        schedule_workflow_task(engine, ms)
+    elif has_undelivered(tx.ctx):
+        # Updates that arrived while this task ran go out in a task of their own.
+        schedule_workflow_task(engine, ms, speculative=True)
+    return request.return_new_workflow_task and ms.workflow_task is not None
+
+
+def _discard_speculative_task(
+    engine: HistoryEngine,
+    tx: Transition,
+    processor: MessageProcessor,
+    request: RespondWorkflowTaskCompletedRequest,
+    response: RespondWorkflowTaskCompletedResponse,
+) -> None:
+    """The worker only rejected updates: the speculative task leaves no trace in history."""
+    ms = tx.ms
+    processor.apply_remaining(ms)
+    ms.workflow_task = None
+    _update_sticky(ms, request)
+    # The worker rolls its view back to the last task that really completed.
+    response.reset_history_event_id = ms.last_completed_started_event_id
+    if ms.flush_buffered_events():
+        schedule_workflow_task(engine, ms)
+    elif has_undelivered(tx.ctx):
+        schedule_workflow_task(engine, ms, speculative=True)
+    tx.dirty = True
 
 
 async def _start_returned_task(

@@ -22,6 +22,7 @@ from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 from temporalio.api.history.v1 import History
 
@@ -51,6 +52,8 @@ class RunContext:
     wanted: set[tuple[str, str, int, int]] = field(default_factory=set)
     deadlines: set[Deadline] = field(default_factory=set)
     in_flight: set[str] = field(default_factory=set)
+    # In-flight workflow updates (update_registry.PendingUpdate by id); memory only.
+    updates: dict[str, Any] = field(default_factory=dict)
 
     @property
     def key(self) -> RunKey:

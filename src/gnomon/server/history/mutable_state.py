@@ -40,6 +40,8 @@ class WorkflowTaskInfo:
     # Attempts after the first are transient: their scheduled/started events are written
     # to history only if the attempt completes (Temporal does not log every retry).
     sticky_timeout: float = 0.0
+    # Speculative: scheduled only to deliver updates; vanishes if they are all rejected.
+    speculative: bool = False
 
     @property
     def started(self) -> bool:
@@ -47,7 +49,8 @@ class WorkflowTaskInfo:
 
     @property
     def transient(self) -> bool:
-        return self.attempt > 1
+        """Whether its scheduled/started events are not written yet (a retry, or speculative)."""
+        return self.attempt > 1 or self.speculative
 
 
 @dataclass
@@ -114,6 +117,14 @@ class ExternalRequestInfo:
 
 
 @dataclass
+class UpdateRecord:
+    """An update the workflow accepted: where its events are in history."""
+
+    accepted_event_id: int
+    completed_event_id: int = 0
+
+
+@dataclass
 class ParentInfo:
     """Where to report this run's close, if it is a child."""
 
@@ -169,6 +180,7 @@ class MutableState:
     history_size_bytes: int = 0
     # Where a reset could restart this run: the first task completed by each worker build.
     auto_reset_points: ResetPoints = field(default_factory=ResetPoints)
+    updates: dict[str, UpdateRecord] = field(default_factory=dict)
     # Events appended since the last commit; never serialized.
     pending_events: list[HistoryEvent] = field(default_factory=list, metadata={"transient": True})
 

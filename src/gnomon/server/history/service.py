@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gnomon.server.history import activity_task, crossrun, run_deadlines, workflow_task
+from gnomon.server.history import activity_task, crossrun, run_deadlines, updates, workflow_task
 from gnomon.server.history.engine import HistoryEngine
 from gnomon.server.history.query import QueryRegistry
 from gnomon.server.matching import MatchingService
@@ -17,7 +17,13 @@ class HistoryService:
         self.engine = HistoryEngine(persistence, namespaces, matching)
         self.queries = QueryRegistry()
         self.engine.reconcilers.extend(
-            [workflow_task.reconcile, activity_task.reconcile, run_deadlines.reconcile, crossrun.reconcile]
+            [
+                workflow_task.reconcile,
+                activity_task.reconcile,
+                run_deadlines.reconcile,
+                crossrun.reconcile,
+                updates.reconcile,
+            ]
         )
         self.engine.deadline_handlers.update(
             {

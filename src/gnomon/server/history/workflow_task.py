@@ -33,6 +33,7 @@ from gnomon.server.history.engine import HistoryEngine, RunContext, Transition
 from gnomon.server.history.events import read_events
 from gnomon.server.history.mutable_state import MutableState, WorkflowTaskInfo
 from gnomon.server.history.tokens import TaskToken
+from gnomon.server.history.update_registry import messages_for_task
 from gnomon.server.matching import TaskRef, TaskType
 from gnomon.server.protoutil import duration, seconds, timestamp
 from gnomon.server.timers import Deadline
@@ -42,7 +43,9 @@ logger = logging.getLogger(__name__)
 DEFAULT_WORKFLOW_TASK_TIMEOUT = 10.0
 
 
-def schedule_workflow_task(engine: HistoryEngine, ms: MutableState, attempt: int = 1) -> WorkflowTaskInfo | None:
+def schedule_workflow_task(
+    engine: HistoryEngine, ms: MutableState, attempt: int = 1, *, speculative: bool = False
+) -> WorkflowTaskInfo | None:
     """Schedule the run's next workflow task unless one is pending or the run must wait."""
     if not ms.is_open or ms.workflow_task is not None or ms.first_task_backoff_until:
         return None
@@ -59,6 +62,7 @@ def schedule_workflow_task(engine: HistoryEngine, ms: MutableState, attempt: int
         timeout=timeout,
         scheduled_time=now,
         sticky_timeout=ms.sticky_timeout if sticky else 0.0,
+        speculative=speculative and attempt == 1,
     )
     ms.workflow_task = wft
     if not wft.transient:
@@ -117,6 +121,7 @@ def write_transient_events(ms: MutableState) -> None:
         return
     for event in transient_events(ms):
         ms.add_event(getattr(event, event.WhichOneof("attributes")), now=event.event_time.ToNanoseconds() / 1e9)
+    wft.speculative = False
 
 
 # -- reconciliation and deadlines ------------------------------------------------------------
@@ -159,7 +164,9 @@ async def on_start_to_close_timeout(engine: HistoryEngine, deadline: Deadline) -
         if not tx.ms.is_open or not _matches(wft, deadline.ref) or wft is None or not wft.started:
             return
         logger.info("workflow task timed out", extra={"workflow_id": tx.ms.workflow_id, "run_id": tx.ms.run_id})
-        if not wft.transient:
+        if wft.speculative:
+            write_transient_events(tx.ms)
+        if wft.attempt == 1:
             tx.ms.add_event(
                 WorkflowTaskTimedOutEventAttributes(
                     scheduled_event_id=wft.scheduled_event_id,
@@ -211,7 +218,9 @@ def fail_workflow_task_in_place(
     ms = tx.ms
     wft = ms.workflow_task
     assert wft is not None
-    if not wft.transient:
+    if wft.speculative:
+        write_transient_events(ms)  # a failure must be visible: the task becomes real
+    if wft.attempt == 1:
         ms.add_event(
             WorkflowTaskFailedEventAttributes(
                 scheduled_event_id=wft.scheduled_event_id,
@@ -281,7 +290,10 @@ async def record_started(
         mark_started(engine, ms, wft, identity)
         tx.dirty = True
         sticky_poll = polled_queue.kind == TaskQueueKind.TASK_QUEUE_KIND_STICKY
-    return await build_poll_response(engine, ctx.ms, sticky_poll)
+        messages = messages_for_task(ctx, wft.started_event_id)
+    response = await build_poll_response(engine, ctx.ms, sticky_poll)
+    response.messages.extend(messages)
+    return response
 
 
 def mark_started(engine: HistoryEngine, ms: MutableState, wft: WorkflowTaskInfo, identity: str) -> None:
