@@ -31,7 +31,8 @@ from temporalio.api.workflowservice.v1 import request_response_pb2 as api
 from temporalio.api.workflowservice.v1 import service_pb2_grpc as grpc_api
 
 from gnomon import __version__
-from gnomon.server.errors import InvalidArgumentError
+from gnomon.server.errors import InvalidArgumentError, ServiceError
+from gnomon.server.frontend import multi_operation
 from gnomon.server.frontend.status import rpc
 from gnomon.server.frontend.validation import known_enum, non_negative, require
 from gnomon.server.frontend.validation import run_id as valid_run_id
@@ -389,6 +390,43 @@ class WorkflowService(grpc_api.WorkflowServiceServicer):
         if outcome is not None:
             response.outcome.CopyFrom(outcome)
         return response
+
+    @rpc
+    async def ExecuteMultiOperation(
+        self, request: api.ExecuteMultiOperationRequest, context: Any
+    ) -> api.ExecuteMultiOperationResponse:
+        self._namespace_id(request.namespace)
+        start_req, update_req = multi_operation.validate(request)
+        try:
+            options = self._start_options(start_req)
+            if not start_req.workflow_id_conflict_policy:
+                raise InvalidArgumentError("WorkflowIdConflictPolicy must be set on the Start operation.")
+            outcome = await lifecycle.start_workflow(
+                self.engine, options, started_attributes(start_req), run_id=str(uuid.uuid4()), update=update_req.request
+            )
+        except ServiceError as error:
+            raise multi_operation.failure(0, error) from error
+        try:
+            ctx = await self.engine.resolve(options.namespace_id, start_req.workflow_id, outcome.run_id)
+            wanted, timeout = self._update_wait(context, update_req.wait_policy)
+            ctx, stage, result = await updates.update_workflow(self.engine, ctx, update_req.request, wanted, timeout)
+        except ServiceError as error:
+            raise multi_operation.failure(1, error) from error
+        update_response = api.UpdateWorkflowExecutionResponse(
+            update_ref=updates.update_ref(ctx, update_req.request.meta.update_id),
+            stage=stage,  # type: ignore[arg-type]
+        )
+        if result is not None:
+            update_response.outcome.CopyFrom(result)
+        Response = api.ExecuteMultiOperationResponse.Response
+        return api.ExecuteMultiOperationResponse(
+            responses=[
+                Response(
+                    start_workflow=api.StartWorkflowExecutionResponse(run_id=outcome.run_id, started=outcome.started)
+                ),
+                Response(update_workflow=update_response),
+            ]
+        )
 
     # -- workflow tasks --------------------------------------------------------------------
 

@@ -19,6 +19,7 @@ from temporalio.api.history.v1 import (
     WorkflowExecutionStartedEventAttributes,
     WorkflowExecutionTerminatedEventAttributes,
 )
+from temporalio.api.update.v1 import Request
 from temporalio.api.workflowservice.v1 import PollWorkflowTaskQueueResponse
 
 from gnomon.server.errors import AlreadyExistsError, NotFoundError
@@ -26,6 +27,7 @@ from gnomon.server.history import cron
 from gnomon.server.history.engine import HistoryEngine, RunContext, Transition
 from gnomon.server.history.mutable_state import MutableState
 from gnomon.server.history.runs import close_run, new_run
+from gnomon.server.history.update_registry import PendingUpdate, registry
 from gnomon.server.history.workflow_task import build_poll_response, mark_started, schedule_workflow_task
 from gnomon.server.persistence import CurrentRun
 from gnomon.server.persistence.interface import CurrentChange
@@ -74,11 +76,16 @@ class StartOutcome:
     eager_task: PollWorkflowTaskQueueResponse | None = None
 
 
-def already_started(workflow_id: str, current: CurrentRun) -> AlreadyExistsError:
+async def already_started(
+    engine: HistoryEngine, options: StartOptions, current: CurrentRun, message: str
+) -> AlreadyExistsError:
+    """ALREADY_EXISTS with the details the SDKs turn into WorkflowAlreadyStartedError."""
+    ctx = await engine.context_or_none(options.namespace_id, current.run_id)
+    first_run_id = ctx.ms.started.first_execution_run_id if ctx else current.run_id
     return AlreadyExistsError(
-        f"Workflow execution is already running. WorkflowId: {workflow_id}, RunId: {current.run_id}.",
+        f"{message} WorkflowId: {options.workflow_id}, RunId: {current.run_id}.",
         details=WorkflowExecutionAlreadyStartedFailure(
-            start_request_id=current.start_request_id, run_id=current.run_id
+            start_request_id=current.start_request_id, run_id=current.run_id, first_execution_run_id=first_run_id
         ),
     )
 
@@ -91,6 +98,7 @@ async def start_workflow(
     signal: SignalInput | None = None,
     run_id: str,
     eager_identity: str = "",
+    update: Request | None = None,
 ) -> StartOutcome:
     """Create a run unless the workflow id's policies say otherwise (the caller holds no lock)."""
     async with engine.workflow_id_lock(options.namespace_id, options.workflow_id):
@@ -124,6 +132,9 @@ async def start_workflow(
             mark_started(engine, ms, ms.workflow_task, eager_identity)
         change = CurrentChange(expected_run_id=current.run_id if current else None, start_request_id=options.request_id)
         ctx = await engine.create_run(ms, change)
+        if update is not None:
+            # Registered before any poller can take the first task, so it carries the update.
+            registry(ctx)[update.meta.update_id] = PendingUpdate(request=update)
         if eager:
             task = await build_poll_response(engine, ctx.ms, sticky_poll=False)
             return StartOutcome(run_id=run_id, started=True, ctx=ctx, eager_task=task)
@@ -145,29 +156,28 @@ async def _apply_id_policies(engine: HistoryEngine, options: StartOptions, curre
         if conflict == WorkflowIdConflictPolicy.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING:
             return StartOutcome(run_id=current.run_id, started=False)
         if conflict != WorkflowIdConflictPolicy.WORKFLOW_ID_CONFLICT_POLICY_TERMINATE_EXISTING:
-            raise already_started(options.workflow_id, current)
+            raise await already_started(engine, options, current, "Workflow execution is already running.")
         ctx = await engine.resolve(options.namespace_id, options.workflow_id, current.run_id)
         await terminate(engine, ctx, reason="terminated by new workflow start", details=None, identity="")
         return None
     policy = options.reuse_policy
     if policy == WorkflowIdReusePolicy.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE:
-        raise AlreadyExistsError(
-            f"Workflow execution already finished and WorkflowIdReusePolicy is REJECT_DUPLICATE. "
-            f"WorkflowId: {options.workflow_id}, RunId: {current.run_id}.",
-            details=WorkflowExecutionAlreadyStartedFailure(
-                start_request_id=current.start_request_id, run_id=current.run_id
-            ),
+        raise await already_started(
+            engine,
+            options,
+            current,
+            "Workflow execution already finished and WorkflowIdReusePolicy is REJECT_DUPLICATE.",
         )
     if (
         policy == WorkflowIdReusePolicy.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY
         and current.status not in FAILED_OUTCOMES
     ):
-        raise AlreadyExistsError(
-            f"Workflow execution already finished successfully and WorkflowIdReusePolicy is "
-            f"ALLOW_DUPLICATE_FAILED_ONLY. WorkflowId: {options.workflow_id}, RunId: {current.run_id}.",
-            details=WorkflowExecutionAlreadyStartedFailure(
-                start_request_id=current.start_request_id, run_id=current.run_id
-            ),
+        raise await already_started(
+            engine,
+            options,
+            current,
+            "Workflow execution already finished successfully and "
+            "WorkflowIdReusePolicy is ALLOW_DUPLICATE_FAILED_ONLY.",
         )
     return None
 
