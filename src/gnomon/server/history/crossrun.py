@@ -72,6 +72,28 @@ def reconcile(engine: HistoryEngine, ctx: RunContext) -> None:
         engine.run_cross_run_work(ctx, "parent-close-policy", _apply_parent_close_policy)
 
 
+async def recover(engine: HistoryEngine, ctx: RunContext) -> None:
+    """At start-up: finish cross-run work whose initiator closed before a crash.
+
+    Closed runs are not loaded at start, so the work they owed is found from the open
+    side: a parent whose started child has closed (and was never told), and a child whose
+    parent has closed under a TERMINATE or REQUEST_CANCEL policy.
+    """
+    ms = ctx.ms
+    for child in ms.children.values():
+        if not child.run_id:
+            continue
+        child_ctx = await engine.resolve_or_none(child.namespace_id, child.workflow_id, "")
+        while child_ctx is not None and not child_ctx.ms.is_open and child_ctx.ms.result_run_id:
+            child_ctx = await engine.context_or_none(child.namespace_id, child_ctx.ms.result_run_id)
+        if child_ctx is not None and not child_ctx.ms.is_open and not child_ctx.ms.parent_notified:
+            engine.run_cross_run_work(child_ctx, "notify-parent", _notify_parent)
+    if ms.parent is not None:
+        parent = await engine.context_or_none(ms.parent.namespace_id, ms.parent.run_id)
+        if parent is not None and not parent.ms.is_open:
+            engine.run_cross_run_work(parent, "parent-close-policy", _apply_parent_close_policy)
+
+
 # -- children ------------------------------------------------------------------------------
 
 
@@ -232,6 +254,8 @@ async def _apply_parent_close_policy(engine: HistoryEngine, ctx: RunContext) -> 
             continue
         try:
             target = await engine.resolve(child.namespace_id, child.workflow_id, "")
+            if child.run_id not in (target.ms.run_id, target.ms.started.first_execution_run_id):
+                continue  # the id now belongs to an unrelated workflow
             if child.parent_close_policy == ParentClosePolicy.PARENT_CLOSE_POLICY_TERMINATE:
                 await terminate(engine, target, reason="by parent close policy", details=None, identity="")
             else:

@@ -97,6 +97,8 @@ class HistoryEngine:
         # Set by the modules that handle deadlines and cross-run work (see handlers.py).
         self.deadline_handlers: dict[str, Callable[[HistoryEngine, Deadline], Awaitable[None]]] = {}
         self.reconcilers: list[Callable[[HistoryEngine, RunContext], None]] = []
+        # Run once per open run at start-up, for work that closed runs still owe it.
+        self.recoverers: list[Callable[[HistoryEngine, RunContext], Awaitable[None]]] = []
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -104,11 +106,16 @@ class HistoryEngine:
         """Load every open run and re-derive its tasks and deadlines."""
         self.timers.start()
         records = await self.persistence.list_open_runs()
+        contexts = []
         for record in records:
-            ms = codec.loads(MutableState, record.state)
-            ctx = RunContext(ms)
+            ctx = RunContext(codec.loads(MutableState, record.state))
             self._cache[ctx.key] = ctx
+            contexts.append(ctx)
+        for ctx in contexts:
             self._reconcile(ctx)
+        for ctx in contexts:
+            for recover in self.recoverers:
+                await recover(self, ctx)
         logger.info("recovered %d open runs", len(records))
 
     async def stop(self) -> None:
@@ -149,6 +156,13 @@ class HistoryEngine:
         if ctx is None or ctx.ms.workflow_id != workflow_id:
             raise NotFoundError(f"workflow execution not found: workflow ID {workflow_id!r}, run ID {run_id!r}")
         return ctx
+
+    async def resolve_or_none(self, namespace_id: str, workflow_id: str, run_id: str) -> RunContext | None:
+        """Like :meth:`resolve`, but None instead of NotFoundError."""
+        try:
+            return await self.resolve(namespace_id, workflow_id, run_id)
+        except NotFoundError:
+            return None
 
     async def resolve_key(self, namespace_id: str, run_id: str) -> RunContext:
         """The run with this id; NotFoundError if there is none."""

@@ -25,6 +25,7 @@ class HistoryService:
                 updates.reconcile,
             ]
         )
+        self.engine.recoverers.append(crossrun.recover)
         self.engine.deadline_handlers.update(
             {
                 "workflow_task_start_to_close": workflow_task.on_start_to_close_timeout,
