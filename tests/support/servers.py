@@ -92,11 +92,16 @@ def start_gnomon(
     db_filename: Path | None = None,
     port: int | None = None,
     extra_args: list[str] | None = None,
+    ui_port: int | None = None,
 ) -> ServerProcess:
-    """Start ``gnomon server start`` on a free port; in memory unless ``db_filename`` is given."""
+    """Start ``gnomon server start`` on a free port; in memory unless ``db_filename`` is given.
+
+    Headless unless ``ui_port`` is given (the web UI's default port would clash between servers).
+    """
     port = port or free_port()
     args = [sys.executable, "-m", "gnomon", "server", "start", "--ip", HOST, "--port", str(port), "--log-level", "warning"]
     args += ["--db-filename", str(db_filename)] if db_filename else ["--in-memory"]
+    args += ["--ui-port", str(ui_port)] if ui_port else ["--headless"]
     args += extra_args or []
     return _spawn(args, port, log_dir / f"gnomon-{port}.log")
 
@@ -112,8 +117,8 @@ def temporal_binary() -> str:
     return found
 
 
-def start_reference(log_dir: Path, *, port: int | None = None) -> ServerProcess:
-    """Start the reference ``temporal server start-dev`` in memory, headless, on a free port."""
+def start_reference(log_dir: Path, *, port: int | None = None, db_filename: Path | None = None) -> ServerProcess:
+    """Start the reference ``temporal server start-dev`` headless on a free port; in memory unless ``db_filename``."""
     port = port or free_port()
     args = [
         temporal_binary(), "server", "start-dev", "--headless", "--ip", HOST, "--port", str(port),
@@ -122,4 +127,5 @@ def start_reference(log_dir: Path, *, port: int | None = None) -> ServerProcess:
         "--dynamic-config-value", "frontend.enableExecuteMultiOperation=true",
         "--dynamic-config-value", "system.forceSearchAttributesCacheRefreshOnRead=true",
     ]  # fmt: skip
+    args += ["--db-filename", str(db_filename)] if db_filename else []
     return _spawn(args, port, log_dir / f"reference-{port}.log")

@@ -30,6 +30,8 @@ def build_parser() -> argparse.ArgumentParser:
     where.add_argument("--db-filename", "-f", help=f"SQLite database file (default {default_db_path()})")
     where.add_argument("--in-memory", action="store_true", help="keep everything in memory (lost at exit)")
     start.add_argument("--namespace", "-n", action="append", default=[], help="extra namespace to create (repeatable)")
+    start.add_argument("--ui-port", type=int, default=8233, help="web UI port (default 8233)")
+    start.add_argument("--headless", action="store_true", help="do not serve the web UI")
     start.add_argument("--log-level", default="info", choices=["debug", "info", "warn", "warning", "error"])
     start.add_argument("--log-format", default="text", choices=["text", "json"])
     return parser
@@ -42,6 +44,8 @@ async def serve(config: ServerConfig) -> None:
     print(f"Gnomon {__version__} listening on {server.address}", flush=True)
     print(f"Database: {where}", flush=True)
     print(f"Namespaces: {', '.join(config.namespaces)}", flush=True)
+    if server.ui is not None:
+        print(f"Web UI: {server.ui.url}", flush=True)
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -57,7 +61,8 @@ def main(argv: list[str] | None = None) -> int:
     configure(args.log_level, args.log_format)
     db = ":memory:" if args.in_memory else args.db_filename or str(default_db_path())
     namespaces = ["default", *[n for n in args.namespace if n != "default"]]
-    config = ServerConfig(ip=args.ip, port=args.port, db_filename=db, namespaces=namespaces)
+    ui_port = None if args.headless else args.ui_port
+    config = ServerConfig(ip=args.ip, port=args.port, db_filename=db, namespaces=namespaces, ui_port=ui_port)
     try:
         asyncio.run(serve(config))
     except OSError as error:

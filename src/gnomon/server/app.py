@@ -17,6 +17,9 @@ from gnomon.server.matching import MatchingService
 from gnomon.server.namespaces import NamespaceRegistry
 from gnomon.server.persistence import Persistence, SqlitePersistence
 from gnomon.server.visibility import SearchAttributeRegistry
+from gnomon.server.visibility.records import visibility_record
+from gnomon.server.visibility.service import VisibilityService
+from gnomon.ui import UiServer
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +34,7 @@ class ServerConfig:
     port: int = 7233
     db_filename: str = ":memory:"
     namespaces: list[str] = field(default_factory=lambda: ["default"])
+    ui_port: int | None = None  # serve the web UI on this port (None: headless)
 
 
 class GnomonServer:
@@ -43,10 +47,17 @@ class GnomonServer:
         self.search_attributes = SearchAttributeRegistry(self.persistence)
         self.matching = MatchingService()
         self.history = HistoryService(self.persistence, self.namespaces, self.matching)
-        self.frontend = WorkflowService(self.namespaces, self.history, self.matching, self.search_attributes)
+        self.history.engine.visibility_record = lambda ms: visibility_record(
+            ms, self.search_attributes.custom(ms.namespace_id)
+        )
+        self.visibility = VisibilityService(self.persistence, self.search_attributes)
+        self.frontend = WorkflowService(
+            self.namespaces, self.history, self.matching, self.search_attributes, self.visibility
+        )
         self.operator = OperatorService(self.namespaces, self.search_attributes)
         self._grpc: grpc.aio.Server | None = None
         self.port = config.port
+        self.ui: UiServer | None = None
 
     @property
     def address(self) -> str:
@@ -75,9 +86,16 @@ class GnomonServer:
             raise OSError(f"cannot listen on {self.config.ip}:{self.config.port}")
         await self._grpc.start()
         logger.info("listening on %s", self.address)
+        if self.config.ui_port is not None:
+            self.ui = UiServer(
+                self.frontend, self.operator, self.config.ip, self.config.ui_port, grpc_address=self.address
+            )
+            await self.ui.start()
 
     async def stop(self, grace: float = 2.0) -> None:
         """Stop accepting requests, let running ones end, then close the database."""
+        if self.ui is not None:
+            await self.ui.stop()
         if self._grpc is not None:
             await self._grpc.stop(grace)
         await self.history.stop()

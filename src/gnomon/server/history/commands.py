@@ -424,6 +424,7 @@ def _apply_upsert_search_attributes(cc: CommandContext, a: Message) -> None:
             search_attributes=a.search_attributes,  # type: ignore[attr-defined]
         )
     )
+    cc.ms.visibility_changed = True
     fields = cc.ms.search_attributes.indexed_fields
     for key, payload in a.search_attributes.indexed_fields.items():  # type: ignore[attr-defined]
         if payload.data in (b"", b"null") or payload.data == b"[]":
@@ -439,6 +440,7 @@ def _apply_modify_properties(cc: CommandContext, a: Message) -> None:
             upserted_memo=a.upserted_memo,  # type: ignore[attr-defined]
         )
     )
+    cc.ms.visibility_changed = True
     fields = cc.ms.memo.fields
     for key, payload in a.upserted_memo.fields.items():  # type: ignore[attr-defined]
         if payload.data in (b"", b"null"):

@@ -32,7 +32,7 @@ from gnomon.server.history.mutable_state import MutableState
 from gnomon.server.matching import MatchingService, TaskRef, TaskType
 from gnomon.server.namespaces import NamespaceRegistry
 from gnomon.server.persistence import ConditionFailedError, HistoryBatch, Persistence, WorkflowMutation
-from gnomon.server.persistence.interface import CurrentChange
+from gnomon.server.persistence.interface import CurrentChange, VisibilityRecord
 from gnomon.server.timers import Deadline, TimerQueue
 
 logger = logging.getLogger(__name__)
@@ -97,6 +97,8 @@ class HistoryEngine:
         # Set by the modules that handle deadlines and cross-run work (see handlers.py).
         self.deadline_handlers: dict[str, Callable[[HistoryEngine, Deadline], Awaitable[None]]] = {}
         self.reconcilers: list[Callable[[HistoryEngine, RunContext], None]] = []
+        # Builds a run's visibility row; set by the server, which knows the search attributes.
+        self.visibility_record: Callable[[MutableState], VisibilityRecord] | None = None
         # Run once per open run at start-up, for work that closed runs still owe it.
         self.recoverers: list[Callable[[HistoryEngine, RunContext], Awaitable[None]]] = []
 
@@ -289,11 +291,14 @@ class HistoryEngine:
         except ConditionFailedError as error:
             raise UnavailableError(f"concurrent update, please retry: {error}") from error
 
-    @staticmethod
-    def _mutation(ms: MutableState, current: CurrentChange | None) -> WorkflowMutation:
+    def _mutation(self, ms: MutableState, current: CurrentChange | None) -> WorkflowMutation:
         events = ms.take_pending_events()
         expected = ms.db_version
         ms.db_version += 1
+        visibility = None
+        if ms.visibility_changed and self.visibility_record is not None:
+            visibility = self.visibility_record(ms)
+        ms.visibility_changed = False
         batch = None
         if events:
             batch = HistoryBatch(
@@ -315,6 +320,7 @@ class HistoryEngine:
             close_time=ms.close_time,
             history=batch,
             current=current,
+            visibility=visibility,
         )
 
     def _after_commit(self, tx: Transition) -> None:

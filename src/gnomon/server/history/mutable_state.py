@@ -183,6 +183,8 @@ class MutableState:
     updates: dict[str, UpdateRecord] = field(default_factory=dict)
     # Events appended since the last commit; never serialized.
     pending_events: list[HistoryEvent] = field(default_factory=list, metadata={"transient": True})
+    # Whether this transition changed what list queries show (start, close, upserts).
+    visibility_changed: bool = field(default=False, metadata={"transient": True})
 
     @property
     def is_open(self) -> bool:

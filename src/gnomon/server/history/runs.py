@@ -96,6 +96,7 @@ def new_run(
             initiated_event_id=attrs.parent_initiated_event_id,
         )
     ms.add_event(attrs, now=now)
+    ms.visibility_changed = True
     if before_first_task is not None:
         before_first_task(ms)
     if backoff > 0:
@@ -110,6 +111,7 @@ def close_run(ms: MutableState, status: int, now: float) -> None:
     ms.status = status
     ms.close_time = now
     ms.close_event_id = ms.next_event_id - 1
+    ms.visibility_changed = True
     ms.workflow_task = None
     ms.first_task_backoff_until = 0.0
     ms.buffered_events.clear()

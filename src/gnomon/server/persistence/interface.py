@@ -13,6 +13,7 @@ from __future__ import annotations
 import abc
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 
 class ConditionFailedError(Exception):
@@ -71,6 +72,14 @@ class CurrentChange:
 
 
 @dataclass
+class VisibilityRecord:
+    """A run's row in the visibility tables: its columns, and (attribute, value) index rows."""
+
+    columns: dict[str, Any]
+    search_rows: list[tuple[str, Any]]
+
+
+@dataclass
 class WorkflowMutation:
     """One run's state change, applied atomically with any others in the same commit."""
 
@@ -89,6 +98,8 @@ class WorkflowMutation:
     # Set to move the workflow id's current pointer to this run; otherwise, if the
     # pointer is at this run, its status is kept in step.
     current: CurrentChange | None = None
+    # Set when what list queries see of the run changed (start, close, upserts).
+    visibility: VisibilityRecord | None = None
 
 
 class Persistence(abc.ABC):
@@ -141,3 +152,7 @@ class Persistence(abc.ABC):
     @abc.abstractmethod
     async def save_search_attributes(self, namespace_id: str, add: dict[str, int], remove: list[str]) -> None:
         """Define (or redefine) and drop custom search attributes of one namespace."""
+
+    @abc.abstractmethod
+    async def query_visibility(self, statement: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        """Rows of a read-only statement over the visibility tables (built by the visibility compiler)."""

@@ -6,6 +6,8 @@ statements are plain SQL that SQLite and PostgreSQL both accept.
 
 from __future__ import annotations
 
+from gnomon.server.visibility.query_sql import SQLITE_SCHEMA as VISIBILITY_SCHEMA
+
 MIGRATIONS: list[tuple[int, list[str]]] = [
     (
         1,
@@ -64,4 +66,5 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
             )""",
         ],
     ),
+    (3, list(VISIBILITY_SCHEMA)),
 ]

@@ -259,6 +259,7 @@ class SqlitePersistence(Persistence):
         def write(conn: sqlite3.Connection) -> None:
             conn.execute("DELETE FROM executions WHERE namespace_id = ? AND run_id = ?", (namespace_id, run_id))
             conn.execute("DELETE FROM history_batches WHERE namespace_id = ? AND run_id = ?", (namespace_id, run_id))
+            _delete_visibility(conn, namespace_id, run_id)
             conn.execute(
                 "DELETE FROM current_executions WHERE namespace_id = ? AND workflow_id = ? AND run_id = ?",
                 (namespace_id, workflow_id, run_id),
@@ -289,6 +290,10 @@ class SqlitePersistence(Persistence):
             return [NamespaceRecord(*row) for row in rows]
 
         return await self._submit(read, write=False)
+
+    async def query_visibility(self, statement: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        args = list(params)
+        return await self._submit(lambda conn: conn.execute(statement, args).fetchall(), write=False)
 
     # -- search attributes -----------------------------------------------------------
 
@@ -361,6 +366,30 @@ def _apply_mutation(conn: sqlite3.Connection, m: WorkflowMutation) -> None:
             " VALUES (?, ?, ?, ?, ?)",
             (m.namespace_id, m.run_id, m.history.first_event_id, m.history.last_event_id, m.history.data),
         )
+    if m.visibility is not None:
+        _write_visibility(conn, m)
+
+
+def _write_visibility(conn: sqlite3.Connection, m: WorkflowMutation) -> None:
+    assert m.visibility is not None
+    columns = m.visibility.columns
+    names = ", ".join(columns)
+    marks = ", ".join("?" for _ in columns)
+    conn.execute(f"INSERT OR REPLACE INTO visibility ({names}) VALUES ({marks})", list(columns.values()))
+    conn.execute(
+        "DELETE FROM visibility_search_attributes WHERE namespace_id = ? AND run_id = ?", (m.namespace_id, m.run_id)
+    )
+    conn.executemany(
+        "INSERT OR IGNORE INTO visibility_search_attributes (namespace_id, name, value, run_id) VALUES (?, ?, ?, ?)",
+        [(m.namespace_id, name, value, m.run_id) for name, value in m.visibility.search_rows],
+    )
+
+
+def _delete_visibility(conn: sqlite3.Connection, namespace_id: str, run_id: str) -> None:
+    conn.execute("DELETE FROM visibility WHERE namespace_id = ? AND run_id = ?", (namespace_id, run_id))
+    conn.execute(
+        "DELETE FROM visibility_search_attributes WHERE namespace_id = ? AND run_id = ?", (namespace_id, run_id)
+    )
 
 
 def _move_current(conn: sqlite3.Connection, m: WorkflowMutation) -> None:

@@ -10,9 +10,9 @@ start-dev``), checked against it; its error messages are reproduced word for wor
 syntax errors, which give a character offset into the query instead of the reference's
 offset into a SQL statement the user never wrote. Points worth knowing:
 
-* Attribute names are case-sensitive. A custom attribute shadows nothing system; ``X`` also
-  finds ``TemporalX`` and ``TemporalX`` finds ``X`` (``ExecutionStatus`` /
-  ``TemporalExecutionStatus``); ``ScheduleId`` means ``WorkflowId``.
+* Attribute names are case-sensitive. Custom attributes are looked up first (they cannot
+  have a system attribute's name); then ``X`` also finds ``TemporalX`` and ``TemporalX``
+  finds ``X`` (``TemporalExecutionStatus``); ``ScheduleId`` means ``WorkflowId``.
 * Missing values behave as SQL NULL: ``Attr != 'x'`` and ``NOT Attr = 'x'`` do not match runs
   without ``Attr``. Except for keyword lists and Text, where the reference tests membership
   in a full-text index: ``List != 'x'`` matches runs without the list.
@@ -64,6 +64,7 @@ from gnomon.server.visibility.query_sql import (
     SEARCH_ATTRIBUTES_TABLE,
     SQLITE,
     SYSTEM_COLUMNS,
+    VISIBILITY_TABLE,
     Dialect,
     PageKey,
     count_statement,
@@ -468,14 +469,16 @@ class _Renderer:
         attr = node.attr
         if attr.column is not None:
             return self.condition(attr.column, node, negated)
-        if node.op == "IS NULL":  # "has no value" is the complement of "has a row"
-            return self.membership(attr, None, positive=negated)
+        if node.op == "IS NULL":
+            # "Has no value" is the complement of "has a row"; it tends to match many runs: probe.
+            return self.membership(attr, None, positive=negated, probe=not negated)
         if attr.value_type == T.INDEXED_VALUE_TYPE_KEYWORD_LIST:
             # = and IN test membership of an element; the reference's != is NOT IN (also matching empty).
-            return self.membership(attr, (node.op, node.values, False), positive=not negated)
+            return self.membership(attr, (node, False), positive=not negated)
         if attr.value_type == T.INDEXED_VALUE_TYPE_TEXT:
             return self.text(attr, node.values[0], positive=not negated)
-        return self.membership(attr, (node.op, node.values, negated), positive=True)
+        probe = negated and node.op in ("=", "IN", "BETWEEN", "STARTS_WITH")  # !=, NOT IN...: see membership
+        return self.membership(attr, (node, negated), positive=True, probe=probe)
 
     def condition(self, expr: str, node: _Leaf, negated: bool) -> str:
         """``expr <op> values`` (a column, or the side table's value), negated in place."""
@@ -484,8 +487,9 @@ class _Renderer:
         if op == "IS NULL":
             return f"{expr} IS {not_}NULL"
         if op == "STARTS_WITH":
-            self.params.append(self.d.like_prefix(values[0]))
-            return self.d.prefix_match(expr, negated)
+            sql, params = self.d.prefix_match(expr, values[0], negated)
+            self.params += params
+            return sql
         self.params += values
         if op == "IN":
             return f"{expr} {not_}IN ({self.d.params(len(values))})"
@@ -494,20 +498,35 @@ class _Renderer:
             return f"{expr} {not_}BETWEEN {p} AND {p}"
         return f"{expr} {_NEGATED_OP[op] if negated else op} {self.d.placeholder}"
 
-    def side_rows(self, attr: Attribute) -> str:
-        """The side-table rows holding ``attr`` for this namespace (binds two parameters)."""
+    def side_rows(self, attr: Attribute, probe: bool = False) -> str:
+        """SELECT the side-table rows holding ``attr``: all of this namespace's (a lookup), or,
+        for a probe, the current ``visibility`` row's (correlated, for EXISTS)."""
         p = self.d.placeholder
+        if probe:
+            self.params.append(attr.name)
+            return (
+                f"SELECT 1 FROM {SEARCH_ATTRIBUTES_TABLE} AS s WHERE s.namespace_id = {VISIBILITY_TABLE}.namespace_id "
+                f"AND s.run_id = {VISIBILITY_TABLE}.run_id AND s.name = {p}"
+            )
         self.params += [self.namespace_id, attr.name]
         return f"SELECT s.run_id FROM {SEARCH_ATTRIBUTES_TABLE} AS s WHERE s.namespace_id = {p} AND s.name = {p}"
 
-    def membership(self, attr: Attribute, condition: tuple[str, tuple[Any, ...], bool] | None, positive: bool) -> str:
-        """``run_id [NOT] IN`` the runs having a value of ``attr`` (that satisfies ``condition``)."""
-        subquery = self.side_rows(attr)
+    def membership(
+        self, attr: Attribute, condition: tuple[_Leaf, bool] | None, positive: bool, probe: bool = False
+    ) -> str:
+        """Runs (not) having a value of ``attr`` (that satisfies ``condition``, negated if its flag says).
+
+        ``run_id IN (lookup)`` costs an index lookup per matching run: fast when few match.
+        !=, NOT IN, NOT BETWEEN, NOT STARTS_WITH and IS NULL usually match most runs, so the
+        caller asks for a ``probe`` instead: EXISTS tested on each candidate row, which lets a
+        list page stop after a page of matches. Both forms select the same rows.
+        """
+        subquery = self.side_rows(attr, probe)
         if condition is not None:
-            op, values, negated = condition
-            leaf = _Leaf(attr, op, values, False)
+            leaf, negated = condition
             subquery += " AND " + self.condition(f"s.{self.d.value_column(attr.value_type)}", leaf, negated)
-        return f"run_id {'' if positive else 'NOT '}IN ({subquery})"
+        not_ = "" if positive else "NOT "
+        return f"{not_}EXISTS ({subquery})" if probe else f"run_id {not_}IN ({subquery})"
 
     def text(self, attr: Attribute, value: str, positive: bool) -> str:
         """Runs whose Text value has any piece's tokens: single tokens in one lookup, multi-token

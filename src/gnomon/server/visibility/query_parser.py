@@ -23,8 +23,10 @@ ORDER BY, LIMIT, a column or NULL as a value).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal as TypingLiteral
+from typing import TypeVar
 
 from gnomon.server.errors import InvalidArgumentError
 
@@ -308,12 +310,14 @@ class ParsedQuery:
     limit_pos: int | None = None  # where LIMIT was written, if it was
 
 
+_Item = TypeVar("_Item")
 _COMPARISON_OPS = {"=": "=", "!=": "!=", "<>": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">=", "<=>": "<=>"}
 _WORD_OPS = ("STARTS_WITH", "LIKE", "REGEXP", "RLIKE")
 
 
 class _Parser:
     def __init__(self, query: str) -> None:
+        self.query = query
         self.tokens = tokenize(query)
         self.i = 0
 
@@ -354,9 +358,9 @@ class _Parser:
 
     def parse(self) -> ParsedQuery:
         where = None
-        if not (self.at_keyword("GROUP", "ORDER") and self.peek().keyword() == "BY") and self.tok.kind != "eof":
-            if not self.at_op(";"):
-                where = self.parse_or()
+        starts_clause = self.at_keyword("GROUP", "ORDER") and self.peek().keyword() == "BY"
+        if not starts_clause and self.tok.kind != "eof" and not self.at_op(";"):
+            where = self.parse_or()
         group_by: tuple[Column, ...] = ()
         if self.at_keyword("GROUP"):
             self.advance()
@@ -378,7 +382,8 @@ class _Parser:
             raise self.error(expected)
         return ParsedQuery(where, group_by, order_by, limit_pos)
 
-    def parse_list(self, item):  # type: ignore[no-untyped-def]
+    def parse_list(self, item: Callable[[], _Item]) -> list[_Item]:
+        """One or more ``item`` separated by commas."""
         items = [item()]
         while self.at_op(","):
             self.advance()
@@ -496,12 +501,14 @@ class _Parser:
             self.advance()
             if self.tok.kind != "number":
                 # "-'x'": the reference parses a unary expression and rejects it; so do we, here.
-                raise QueryError(f"invalid expression: unary operator not supported in {tok.text!r}", tok.pos)
+                operand_end = self.peek().pos if self.tok.kind != "eof" else len(self.query)
+                shown = self.query[tok.pos : operand_end].strip()
+                raise QueryError(f'invalid expression: unary operator not supported in "{shown}"', tok.pos)
             number = self.advance()
             return Value("number", ("-" if tok.text == "-" else "") + number.text, tok.pos)
         if tok.kind in ("string", "number"):
             self.advance()
-            return Value(tok.kind, tok.text, tok.pos)  # type: ignore[arg-type]
+            return Value("string" if tok.kind == "string" else "number", tok.text, tok.pos)
         if tok.keyword() in ("TRUE", "FALSE"):
             self.advance()
             return Value("bool", tok.text.lower(), tok.pos)

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import string
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -107,6 +108,8 @@ SQLITE_SCHEMA: list[str] = [
     )""",
     _index("by_default"),
     _index("by_workflow_id", "workflow_id"),
+    # For STARTS_WITH, which ignores ASCII case (see Dialect.prefix_match).
+    _index("by_workflow_id_folded", "lower(workflow_id)"),
     _index("by_workflow_type", "workflow_type"),
     _index("by_status", "status"),
     _index("by_task_queue", "task_queue"),
@@ -119,7 +122,8 @@ SQLITE_SCHEMA: list[str] = [
         run_id TEXT NOT NULL,
         PRIMARY KEY (namespace_id, name, value, run_id)
     ) WITHOUT ROWID""",
-    # To replace or delete a run's rows.
+    # To replace or delete a run's rows, and to probe one run's values (negated conditions).
+    # A WITHOUT ROWID table's secondary index holds the primary key too, so this covers (name, value).
     f"CREATE INDEX {SEARCH_ATTRIBUTES_TABLE}_by_run ON {SEARCH_ATTRIBUTES_TABLE} (namespace_id, run_id)",
 ]
 
@@ -137,17 +141,40 @@ class Dialect:
         """The side-table column holding values of this type (SQLite: one dynamically typed column)."""
         return "value"
 
-    def prefix_match(self, expr: str, negated: bool) -> str:
-        """``expr`` starts with the bound value (already passed through ``like_prefix``).
+    def prefix_match(self, expr: str, prefix: str, negated: bool) -> tuple[str, list[Any]]:
+        """SQL true exactly when ``expr`` starts with ``prefix`` ignoring ASCII case (or, negated, does not).
 
-        SQLite's LIKE ignores ASCII case, as on the reference's SQLite store.
+        That is what the reference's ``LIKE 'prefix%'`` means on SQLite. Written as a range on
+        ``lower(expr)`` (SQLite's lower() folds ASCII only, like its LIKE) so that an index on
+        ``lower(column)`` serves it; LIKE could only use an index on a NOCASE column.
         """
-        return f"{expr} {'NOT ' if negated else ''}LIKE {self.placeholder} ESCAPE '!'"
+        low = prefix.translate(_ASCII_LOWER)
+        high = _successor(low)
+        folded = f"lower({expr})"
+        p = self.placeholder
+        if not low:  # every value starts with ""; NULL does not, under either operator
+            return (self.false if negated else f"{expr} IS NOT NULL"), []
+        if high is None:  # ends with the last code point: no upper bound
+            return (f"{folded} < {p}" if negated else f"{folded} >= {p}"), [low]
+        if negated:
+            return f"({folded} < {p} OR {folded} >= {p})", [low, high]
+        return f"{folded} >= {p} AND {folded} < {p}", [low, high]
 
-    @staticmethod
-    def like_prefix(prefix: str) -> str:
-        """A LIKE pattern matching strings that start with ``prefix`` ('!' escapes, as the reference)."""
-        return re.sub(r"([%_!])", r"!\1", prefix) + "%"
+
+_ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
+
+
+def _successor(prefix: str) -> str | None:
+    """The least string greater than every string starting with ``prefix`` (code point order,
+    which is UTF-8 byte order, SQLite's BINARY collation), or None if there is none."""
+    while prefix:
+        last = ord(prefix[-1]) + 1
+        if 0xD800 <= last <= 0xDFFF:  # surrogates cannot be stored; the next character is U+E000
+            last = 0xE000
+        if last <= 0x10FFFF:
+            return prefix[:-1] + chr(last)
+        prefix = prefix[:-1]
+    return None
 
 
 SQLITE = Dialect()
@@ -183,14 +210,15 @@ def parse_rfc3339_micros(text: str) -> int | None:
 
 
 def to_micros(value: dt.datetime | Timestamp | str) -> int:
-    """A time as stored in visibility: microseconds since the epoch (naive datetimes are UTC)."""
+    """A time as stored in visibility: microseconds since the epoch (naive times are UTC)."""
     if isinstance(value, Timestamp):
         return value.seconds * 1_000_000 + value.nanos // 1000
     if isinstance(value, str):
         micros = parse_rfc3339_micros(value)
-        if micros is None:
-            raise ValueError(f"not an RFC 3339 time: {value!r}")
-        return micros
+        if micros is not None:
+            return micros
+        # Stored values are read leniently (queries are not): any ISO 8601 form, naive meaning UTC.
+        value = dt.datetime.fromisoformat(value)  # ValueError if it is no time at all
     if value.tzinfo is None:
         value = value.replace(tzinfo=dt.UTC)
     return (value - _EPOCH) // dt.timedelta(microseconds=1)
