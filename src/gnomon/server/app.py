@@ -54,7 +54,7 @@ class GnomonServer:
         self.frontend = WorkflowService(
             self.namespaces, self.history, self.matching, self.search_attributes, self.visibility
         )
-        self.operator = OperatorService(self.namespaces, self.search_attributes)
+        self.operator = OperatorService(self.namespaces, self.search_attributes, self.history.engine)
         self._grpc: grpc.aio.Server | None = None
         self.port = config.port
         self.ui: UiServer | None = None

@@ -107,6 +107,16 @@ class NamespaceRegistry:
         if name not in self._by_name:
             await self.register(name)
 
+    async def delete(self, name: str) -> str:
+        """Delete the namespace and all it holds; returns its id."""
+        namespace = self.get(name)
+        namespace_id = namespace.namespace_info.id
+        await self._persistence.delete_namespace(namespace_id)
+        del self._by_name[name]
+        del self._by_id[namespace_id]
+        logger.info("deleted namespace %s", name, extra={"namespace": name})
+        return namespace_id
+
     async def save(self, namespace: DescribeNamespaceResponse) -> None:
         """Persist a changed namespace description."""
         record = NamespaceRecord(

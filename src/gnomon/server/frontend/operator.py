@@ -9,6 +9,7 @@ from temporalio.api.operatorservice.v1 import service_pb2_grpc as grpc_api
 
 from gnomon.server.frontend.status import rpc
 from gnomon.server.frontend.validation import require
+from gnomon.server.history.engine import HistoryEngine
 from gnomon.server.namespaces import NamespaceRegistry
 from gnomon.server.visibility import SearchAttributeRegistry
 from gnomon.server.visibility.search_attributes import SYSTEM_ATTRIBUTES
@@ -17,9 +18,12 @@ from gnomon.server.visibility.search_attributes import SYSTEM_ATTRIBUTES
 class OperatorService(grpc_api.OperatorServiceServicer):
     """Temporal's ``temporal.api.operatorservice.v1.OperatorService`` (search attributes)."""
 
-    def __init__(self, namespaces: NamespaceRegistry, search_attributes: SearchAttributeRegistry) -> None:
+    def __init__(
+        self, namespaces: NamespaceRegistry, search_attributes: SearchAttributeRegistry, engine: HistoryEngine
+    ) -> None:
         self.namespaces = namespaces
         self.search_attributes = search_attributes
+        self.engine = engine
 
     def _namespace_id(self, name: str) -> str:
         return self.namespaces.id_of(require(name, "Namespace"))
@@ -47,3 +51,14 @@ class OperatorService(grpc_api.OperatorServiceServicer):
             custom_attributes=self.search_attributes.custom(namespace_id),  # type: ignore[arg-type]
             system_attributes=SYSTEM_ATTRIBUTES,  # type: ignore[arg-type]
         )
+
+    @rpc
+    async def DeleteNamespace(self, request: api.DeleteNamespaceRequest, context: Any) -> api.DeleteNamespaceResponse:
+        name = request.namespace
+        if not name and request.namespace_id:
+            name = self.namespaces.get_by_id(request.namespace_id).namespace_info.name
+        require(name, "Namespace")
+        namespace_id = await self.namespaces.delete(name)
+        self.search_attributes.forget(namespace_id)
+        self.engine.forget_namespace(namespace_id)
+        return api.DeleteNamespaceResponse(deleted_namespace=name)

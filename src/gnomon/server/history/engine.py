@@ -225,6 +225,11 @@ class HistoryEngine:
         """Drop a deleted run from memory."""
         self._evict(ctx)
 
+    def forget_namespace(self, namespace_id: str) -> None:
+        """Drop every cached run of a deleted namespace."""
+        for ctx in [c for key, c in self._cache.items() if key[0] == namespace_id]:
+            self._evict(ctx)
+
     @asynccontextmanager
     async def workflow_id_lock(self, namespace_id: str, workflow_id: str) -> AsyncIterator[None]:
         """Serialises starts of one workflow id (the current-run pointer is checked under it)."""

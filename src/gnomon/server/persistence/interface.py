@@ -142,6 +142,10 @@ class Persistence(abc.ABC):
         """Insert (create=True; ConditionFailedError if the name exists) or replace a namespace."""
 
     @abc.abstractmethod
+    async def delete_namespace(self, namespace_id: str) -> None:
+        """Remove a namespace and everything in it (runs, histories, visibility, attributes)."""
+
+    @abc.abstractmethod
     async def list_namespaces(self) -> list[NamespaceRecord]:
         """Every namespace."""
 

@@ -34,6 +34,15 @@ logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 OPEN_STATUS = 1  # WORKFLOW_EXECUTION_STATUS_RUNNING
+# Every table keyed by namespace: what deleting a namespace empties.
+_NAMESPACE_TABLES = (
+    "executions",
+    "current_executions",
+    "history_batches",
+    "visibility",
+    "visibility_search_attributes",
+    "search_attributes",
+)
 
 
 @dataclass
@@ -281,6 +290,14 @@ class SqlitePersistence(Persistence):
                     raise ConditionFailedError(f"namespace {record.name} already exists") from None
             else:
                 conn.execute("UPDATE namespaces SET data = ? WHERE id = ?", (record.data, record.id))
+
+        await self._submit(write, write=True)
+
+    async def delete_namespace(self, namespace_id: str) -> None:
+        def write(conn: sqlite3.Connection) -> None:
+            for table in _NAMESPACE_TABLES:
+                conn.execute(f"DELETE FROM {table} WHERE namespace_id = ?", (namespace_id,))
+            conn.execute("DELETE FROM namespaces WHERE id = ?", (namespace_id,))
 
         await self._submit(write, write=True)
 

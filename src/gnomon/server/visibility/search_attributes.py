@@ -95,6 +95,10 @@ class SearchAttributeRegistry:
         for name in names:
             current.pop(name, None)
 
+    def forget(self, namespace_id: str) -> None:
+        """Drop a deleted namespace's definitions from memory (storage went with the namespace)."""
+        self._custom.pop(namespace_id, None)
+
     def validate(self, namespace_id: str, attributes: SearchAttributes, namespace: str) -> None:
         """INVALID_ARGUMENT naming the first attribute that is not defined (or is a system one)."""
         custom = self._custom.get(namespace_id, {})
