@@ -20,7 +20,8 @@ Normalisations, in the order they are applied:
 7. Sticky task queues: their generated name becomes ``<sticky>`` (kind and normal name kept).
 8. Absolute timestamps (any RFC 3339 string) become ``<timestamp>``: presence is kept.
 9. The per-run workflow id and task queue (unique so reruns never collide) become
-   ``{workflow_id}`` / ``{task_queue}`` wherever they occur inside a string.
+   ``{workflow_id}`` / ``{task_queue}`` wherever they occur inside a string, and run ids
+   already tokenised (step 5) become their token inside strings too.
 10. Payloads are decoded for readability only (lossless: metadata and data to text).
 
 Kept on purpose although they look variable: ``identity`` (client and worker run in one
@@ -51,7 +52,6 @@ DROPPED_EVENT_FIELDS: dict[str, str] = {
 DROPPED_FIELDS: dict[str, str] = {
     "request_id": "random uuid generated per request by the client or the server",
     "history_size_bytes": "depends on the byte size of generated ids and on the server's storage encoding",
-    "binary_checksum": "worker build id derived from the code; not server behaviour",
     "worker_version": "worker build id stamp; not server behaviour",
     "build_id_redirect_counter": "worker-versioning bookkeeping, not in scope",
     "deployment": "worker-deployment (versioning) info, not in scope",
@@ -156,6 +156,11 @@ class Normalizer:
     def _string(self, value: str) -> str:
         if _TIMESTAMP_RE.match(value):
             return TIMESTAMP
+        # Run ids already tokenised also appear inside SDK-written text (e.g. the reason of a
+        # RequestCancelExternalWorkflowExecution command): give them the same token there.
+        for (kind, raw), token in self._tokens.items():
+            if kind == "run" and raw and raw in value:
+                value = value.replace(raw, token)
         # Longest first, in case one id contains the other.
         for literal, placeholder in sorted(
             ((self.workflow_id, "{workflow_id}"), (self.task_queue, "{task_queue}")), key=lambda p: -len(p[0])

@@ -243,10 +243,17 @@ Driver = Callable[[Client, str, str], Awaitable[ScenarioRun]]
 
 @dataclass(frozen=True)
 class Scenario:
-    """A named driver: ``run(client, task_queue, workflow_id)``, called with a worker running."""
+    """A named driver: ``run(client, task_queue, workflow_id)``, called with a worker running.
+
+    ``workflows`` and ``activities`` are registered on that worker on top of this module's
+    (see ``failure_scenarios.py``); ``worker_options`` are extra ``Worker`` keyword arguments.
+    """
 
     name: str
     run: Driver
+    workflows: Sequence[type] = ()
+    activities: Sequence[Callable[..., Any]] = ()
+    worker_options: tuple[tuple[str, Any], ...] = ()
 
     def __str__(self) -> str:  # used by pytest as the parameter id
         return self.name
@@ -306,10 +313,11 @@ async def run_scenario(scenario: Scenario, client: Client, task_queue: str, work
     worker = Worker(
         client,
         task_queue=task_queue,
-        workflows=list(WORKFLOWS),
-        activities=list(ACTIVITIES),
+        workflows=[*WORKFLOWS, *scenario.workflows],
+        activities=[*ACTIVITIES, *scenario.activities],
         # Eager dispatch is optional server behaviour that changes batching; keep it out.
         disable_eager_activity_execution=True,
+        **dict(scenario.worker_options),
     )
     timeout = 3 * STEP_TIMEOUT_SECONDS
     async with worker:

@@ -14,6 +14,7 @@ import time
 from typing import Any, TypeVar
 
 from google.protobuf.message import Message
+from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import request_response_pb2 as op
 from temporalio.api.workflowservice.v1 import request_response_pb2 as api
 
@@ -79,20 +80,15 @@ class Backend:
         """Call OperatorService.<name>."""
         return await self._call(self._operator, name, request, timeout)
 
-    def supports(self, name: str) -> bool:
-        """Whether WorkflowService implements ``name`` (so a page can degrade gracefully)."""
-        return hasattr(getattr(type(self._workflow), name, None), "__wrapped__")
-
     # -- the calls the pages make, typed -------------------------------------------------
-
-    async def system_info(self) -> api.GetSystemInfoResponse:
-        return await self.workflow("GetSystemInfo", api.GetSystemInfoRequest())
 
     async def namespaces(self) -> list[api.DescribeNamespaceResponse]:
         found: list[api.DescribeNamespaceResponse] = []
         token = b""
         while True:
-            page = await self.workflow("ListNamespaces", api.ListNamespacesRequest(page_size=200, next_page_token=token))
+            page = await self.workflow(
+                "ListNamespaces", api.ListNamespacesRequest(page_size=200, next_page_token=token)
+            )
             found.extend(page.namespaces)
             token = page.next_page_token
             if not token:
@@ -181,5 +177,7 @@ class Backend:
         return await self.operator("ListSearchAttributes", op.ListSearchAttributesRequest(namespace=namespace))
 
     async def add_search_attribute(self, namespace: str, name: str, value_type: int) -> None:
-        request = op.AddSearchAttributesRequest(namespace=namespace, search_attributes={name: value_type})
+        request = op.AddSearchAttributesRequest(
+            namespace=namespace, search_attributes={name: IndexedValueType.ValueType(value_type)}
+        )
         await self.operator("AddSearchAttributes", request)

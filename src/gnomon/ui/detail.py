@@ -122,7 +122,9 @@ async def load(backend: Backend, namespace: str, workflow_id: str, run_id: str) 
     return detail
 
 
-async def _parent(backend: Backend, described: DescribeWorkflowExecutionResponse, namespace: str) -> dict[str, str] | None:
+async def _parent(
+    backend: Backend, described: DescribeWorkflowExecutionResponse, namespace: str
+) -> dict[str, str] | None:
     """The parent run, with the name of its namespace (describe gives the namespace's id)."""
     info = described.workflow_execution_info
     if not info.HasField("parent_execution"):

@@ -148,26 +148,23 @@ def row(info: WorkflowExecutionInfo, now: datetime) -> Row:
 
 
 async def status_counts(backend: Backend, namespace: str, query: str) -> dict[str, int]:
-    """How many runs match ``query`` in each status (and ``""``: in total).
+    """How many runs match ``query`` in each status (and under ``""``, in total).
 
-    One ``GROUP BY ExecutionStatus`` count when the server supports it, else one count per status.
+    One ``GROUP BY ExecutionStatus`` count; a server that rejects GROUP BY gets one count per status.
     """
-    grouped = f"{query} GROUP BY ExecutionStatus" if query else "GROUP BY ExecutionStatus"
-    try:
-        response = await backend.count_workflows(namespace, grouped)
-    except InvalidArgumentError:
-        response = None
     counts = dict.fromkeys(STATUSES, 0)
-    if response is not None and (response.groups or not response.count):
-        for group in response.groups:
-            name = decode(group.group_values[0]) if group.group_values else ""
-            if name in counts:
-                counts[name] = group.count
-        counts[""] = response.count or sum(counts.values())
+    try:
+        response = await backend.count_workflows(namespace, f"{query} GROUP BY ExecutionStatus".strip())
+    except InvalidArgumentError:
+        counts[""] = (await backend.count_workflows(namespace, query)).count
+        for status in STATUSES:
+            counts[status] = (await backend.count_workflows(namespace, and_status(query, status))).count
         return counts
-    counts[""] = response.count if response is not None else (await backend.count_workflows(namespace, query)).count
-    for status in STATUSES:
-        counts[status] = (await backend.count_workflows(namespace, and_status(query, status))).count
+    for group in response.groups:
+        name = decode(group.group_values[0]) if group.group_values else ""
+        if name in counts:
+            counts[name] = group.count
+    counts[""] = response.count
     return counts
 
 

@@ -16,6 +16,7 @@ from gnomon.ui.values import FailureView, Span, human_duration
 
 #: Group kinds the timeline draws; bars for durable ones, dots for the rest.
 DRAWN_KINDS = ("activity", "timer", "child", "signal", "update", "nexus")
+MAX_BARS = 300  # beyond this the timeline shows the most recent work only
 
 
 @dataclass
@@ -43,6 +44,7 @@ class Timeline:
     end: datetime
     bars: list[Bar] = field(default_factory=list)
     ticks: list[tuple[float, str]] = field(default_factory=list)
+    omitted: int = 0  # earlier work left out to keep the drawing readable
 
     @property
     def empty(self) -> bool:
@@ -86,7 +88,8 @@ def build(
         if due and due > axis_end:
             axis_end = due
     span = max((axis_end - run_start).total_seconds(), 0.001)
-    timeline = Timeline(start=run_start, end=axis_end)
+    timeline = Timeline(start=run_start, end=axis_end, omitted=max(len(drawn) - MAX_BARS, 0))
+    drawn = drawn[-MAX_BARS:]
     timeline.bars.append(
         Bar(
             title="Workflow",

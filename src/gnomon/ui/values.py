@@ -53,7 +53,8 @@ class FailureView:
 
     def chain(self) -> list[FailureView]:
         """This failure and its causes, outermost first."""
-        out, current = [], self
+        out: list[FailureView] = []
+        current: FailureView | None = self
         while current is not None:
             out.append(current)
             current = current.cause
@@ -77,6 +78,8 @@ def human_duration(seconds: float) -> str:
     """``0.25`` → ``250ms``, ``65`` → ``1m 5s``, ``90061`` → ``1d 1h 1m``."""
     if seconds < 0:
         return "-" + human_duration(-seconds)
+    if seconds == 0:
+        return "0s"
     if seconds < 1:
         return f"{round(seconds * 1000)}ms"
     if seconds < 60:
@@ -151,9 +154,7 @@ def flat_fields(message: Message, prefix: str = "") -> list[tuple[str, Any]]:
     for fd, value in message.ListFields():
         name = prefix + (fd.json_name[:1].upper() + fd.json_name[1:] if prefix else fd.json_name)
         is_plain_message = (
-            fd.type == FieldDescriptor.TYPE_MESSAGE
-            and not fd.is_repeated
-            and not isinstance(value, SPECIAL_TYPES)
+            fd.type == FieldDescriptor.TYPE_MESSAGE and not fd.is_repeated and not isinstance(value, SPECIAL_TYPES)
         )
         if is_plain_message:
             rows += flat_fields(value, name) or [(words(name), {})]
@@ -193,7 +194,7 @@ def _field(fd: FieldDescriptor, value: Any) -> Any:
 def _scalar(fd: FieldDescriptor, value: Any) -> Any:
     if fd.type == FieldDescriptor.TYPE_MESSAGE:
         return view(value)
-    if fd.type == FieldDescriptor.TYPE_ENUM:
+    if fd.type == FieldDescriptor.TYPE_ENUM and fd.enum_type is not None:
         return enum_name(fd.enum_type, value)
     if fd.type == FieldDescriptor.TYPE_BYTES:
         return payloads.Encoded("bytes", value)

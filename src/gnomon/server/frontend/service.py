@@ -145,6 +145,8 @@ class WorkflowService(grpc_api.WorkflowServiceServicer):
     async def RegisterNamespace(
         self, request: api.RegisterNamespaceRequest, context: Any
     ) -> api.RegisterNamespaceResponse:
+        if not seconds(request.workflow_execution_retention_period):
+            raise InvalidArgumentError("A valid retention period is not set on request.")
         non_negative(request.workflow_execution_retention_period, "WorkflowExecutionRetentionPeriod")
         retention = (
             request.workflow_execution_retention_period.ToTimedelta()

@@ -110,22 +110,44 @@ def _timeout_handler(timeout_type: int, needs_started: bool | None) -> DeadlineH
     return handle
 
 
-def _time_out(engine: HistoryEngine, tx: Transition, info: ActivityInfo, timeout_type: int) -> None:
-    name = TimeoutType.Name(timeout_type).removeprefix("TIMEOUT_TYPE_").replace("_", "")
-    labels = {"STARTTOCLOSE": "StartToClose", "SCHEDULETOSTART": "ScheduleToStart",
-              "SCHEDULETOCLOSE": "ScheduleToClose", "HEARTBEAT": "Heartbeat"}  # fmt: skip
-    failure = Failure(
-        message=f"activity {labels.get(name, name)} timeout",
+_TIMEOUT_LABELS = {
+    TimeoutType.TIMEOUT_TYPE_START_TO_CLOSE: "StartToClose",
+    TimeoutType.TIMEOUT_TYPE_SCHEDULE_TO_START: "ScheduleToStart",
+    TimeoutType.TIMEOUT_TYPE_SCHEDULE_TO_CLOSE: "ScheduleToClose",
+    TimeoutType.TIMEOUT_TYPE_HEARTBEAT: "Heartbeat",
+}
+NO_TIME_TO_RETRY = "Not enough time to schedule next retry before activity ScheduleToClose timeout, giving up retrying"
+
+
+def _timeout_failure(message: str, timeout_type: int) -> Failure:
+    return Failure(
+        message=message,
+        source="Server",
         timeout_failure_info=TimeoutFailureInfo(timeout_type=timeout_type),  # type: ignore[arg-type]
     )
-    if info.heartbeat_details is not None:
-        failure.timeout_failure_info.last_heartbeat_details.CopyFrom(info.heartbeat_details)
-    retryable = timeout_type in (TimeoutType.TIMEOUT_TYPE_START_TO_CLOSE, TimeoutType.TIMEOUT_TYPE_HEARTBEAT)
-    state = RetryState.RETRY_STATE_NON_RETRYABLE_FAILURE
-    if retryable:
+
+
+def _time_out(engine: HistoryEngine, tx: Transition, info: ActivityInfo, timeout_type: int) -> None:
+    """The attempt ran out of time: retry it if the policy allows, else record the timeout.
+
+    As on the reference: only start-to-close and heartbeat timeouts are retried; the final
+    timeout names the previous attempt's failure as its cause and carries the last
+    heartbeat details; running out of schedule-to-close time for the next retry is
+    reported as a schedule-to-close timeout.
+    """
+    failure = _timeout_failure(f"activity {_TIMEOUT_LABELS[timeout_type]} timeout", timeout_type)
+    previous = info.last_failure
+    state = RetryState.RETRY_STATE_TIMEOUT
+    if timeout_type in (TimeoutType.TIMEOUT_TYPE_START_TO_CLOSE, TimeoutType.TIMEOUT_TYPE_HEARTBEAT):
         state = _retry(engine, tx.ms, info, failure)
         if state == RetryState.RETRY_STATE_IN_PROGRESS:
             return
+        if state == RetryState.RETRY_STATE_TIMEOUT:
+            failure = _timeout_failure(NO_TIME_TO_RETRY, TimeoutType.TIMEOUT_TYPE_SCHEDULE_TO_CLOSE)
+    if previous is not None:
+        failure.cause.CopyFrom(previous)
+    if info.heartbeat_details is not None:
+        failure.timeout_failure_info.last_heartbeat_details.CopyFrom(info.heartbeat_details)
     _finish(
         engine,
         tx.ms,

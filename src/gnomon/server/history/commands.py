@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from google.protobuf.message import Message
 from temporalio.api.command.v1 import Command
-from temporalio.api.common.v1 import WorkflowExecution
+from temporalio.api.common.v1 import Payload, Payloads, WorkflowExecution
 from temporalio.api.enums.v1 import (
     CommandType,
     ContinueAsNewInitiator,
@@ -221,13 +221,15 @@ def _apply_cancel_activity(cc: CommandContext, a: Message) -> None:
         info.cancel_requested = True
         info.cancel_requested_event_id = requested.event_id
         return
-    ms.add_event(
-        ActivityTaskCanceledEventAttributes(
-            scheduled_event_id=info.scheduled_event_id,
-            latest_cancel_requested_event_id=requested.event_id,
-            identity=cc.identity,
-        )
+    # Not started: it is canceled at once. Like any event that is not a command's own, the
+    # reference writes it after this completion's command events.
+    canceled = ActivityTaskCanceledEventAttributes(
+        scheduled_event_id=info.scheduled_event_id,
+        latest_cancel_requested_event_id=requested.event_id,
+        identity=cc.identity,
+        details=Payloads(payloads=[Payload(metadata={"encoding": b"json/plain"}, data=b'"ACTIVITY_ID_NOT_STARTED"')]),
     )
+    ms.buffered_events.append(ms.new_event(canceled))
     del ms.activities[info.scheduled_event_id]
     cc.new_workflow_task = True
 
@@ -491,8 +493,9 @@ def _apply_start_child(cc: CommandContext, a: Message) -> None:
     )  # fmt: skip
     # The reference records the run and task timeouts the child will get.
     attrs.workflow_run_timeout.SetInParent()
-    if not seconds(attrs.workflow_task_timeout):
-        attrs.workflow_task_timeout.CopyFrom(duration(DEFAULT_WORKFLOW_TASK_TIMEOUT))
+    task_timeout = seconds(attrs.workflow_task_timeout) or DEFAULT_WORKFLOW_TASK_TIMEOUT
+    run_timeout = seconds(attrs.workflow_run_timeout) or seconds(attrs.workflow_execution_timeout)
+    attrs.workflow_task_timeout.CopyFrom(duration(min(task_timeout, run_timeout) if run_timeout else task_timeout))
     for name in ("memo", "search_attributes"):
         if attrs.HasField(name) and not getattr(attrs, name).ListFields():
             attrs.ClearField(name)

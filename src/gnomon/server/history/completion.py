@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from temporalio.api.enums.v1 import TaskQueueKind, WorkflowTaskFailedCause
-from temporalio.api.failure.v1 import ApplicationFailureInfo, Failure
+from temporalio.api.failure.v1 import Failure, ServerFailureInfo
 from temporalio.api.history.v1 import WorkflowTaskCompletedEventAttributes
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import (
@@ -15,7 +15,7 @@ from temporalio.api.workflowservice.v1 import (
     RespondWorkflowTaskFailedRequest,
 )
 
-from gnomon.server.errors import NotFoundError
+from gnomon.server.errors import InvalidArgumentError, NotFoundError
 from gnomon.server.history.commands import (
     CLOSE_COMMANDS,
     CommandContext,
@@ -40,6 +40,12 @@ from gnomon.server.protoutil import copy_fields, seconds, timestamp
 logger = logging.getLogger(__name__)
 
 TASK_NOT_FOUND = "Workflow task not found."
+UNHANDLED_COMMAND = "UnhandledCommand"
+
+
+def server_failure(message: str) -> Failure:
+    """A failure the server itself records (the worker did nothing wrong at the protocol level)."""
+    return Failure(message=message, source="Server", server_failure_info=ServerFailureInfo(non_retryable=True))
 
 
 def _current_task(ms: MutableState, token: TaskToken) -> WorkflowTaskInfo:
@@ -71,7 +77,11 @@ async def complete_workflow_task(
     response = RespondWorkflowTaskCompletedResponse()
     processor = MessageProcessor(ctx, {m.id: m for m in request.messages})
     async with engine.transition(ctx) as tx:
-        return_new_task = _apply_completion(engine, tx, token, request, processor, response)
+        outcome = _apply_completion(engine, tx, token, request, processor, response)
+    if isinstance(outcome, str):
+        # The task was failed (and that is committed); the worker is told why, as on Temporal.
+        raise InvalidArgumentError(outcome)
+    return_new_task = outcome
     # Update callers learn of acceptance or rejection only once it is committed.
     for settle in processor.after_commit:
         settle()
@@ -89,8 +99,12 @@ def _apply_completion(
     request: RespondWorkflowTaskCompletedRequest,
     processor: MessageProcessor,
     response: RespondWorkflowTaskCompletedResponse,
-) -> bool:
-    """Apply the worker's commands and messages; whether to hand a new task straight back."""
+) -> bool | str:
+    """Apply the worker's commands and messages.
+
+    Returns whether to hand a new task straight back, or, if the completion was refused and
+    the task failed instead, the message to give the worker.
+    """
     ms = tx.ms
     wft = _current_task(ms, token)
     commands = list(request.commands)
@@ -100,8 +114,8 @@ def _apply_completion(
     if ms.buffered_events and any(c.command_type in CLOSE_COMMANDS for c in commands):
         # New events arrived while the worker decided to close: it must see them first.
         cause = WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND
-        fail_workflow_task_in_place(engine, tx, cause, None, request.identity)
-        return False
+        fail_workflow_task_in_place(engine, tx, cause, server_failure(UNHANDLED_COMMAND), request.identity)
+        return UNHANDLED_COMMAND
     cc = CommandContext(engine=engine, tx=tx, completed_event_id=0, identity=request.identity, messages=processor)
     try:
         validate_commands(cc, commands)
@@ -109,16 +123,14 @@ def _apply_completion(
         logger.info(
             "workflow task failed: %s", error.message, extra={"workflow_id": ms.workflow_id, "run_id": ms.run_id}
         )
-        failure = Failure(message=error.message, application_failure_info=ApplicationFailureInfo(type="BadCommand"))
-        fail_workflow_task_in_place(engine, tx, error.cause, failure, request.identity)
-        return False
+        fail_workflow_task_in_place(engine, tx, error.cause, server_failure(error.message), request.identity)
+        return error.message
     write_transient_events(ms)
     completed = ms.add_event(
         WorkflowTaskCompletedEventAttributes(
             scheduled_event_id=wft.scheduled_event_id,
             started_event_id=wft.started_event_id,
             identity=request.identity,
-            binary_checksum=request.binary_checksum,
             sdk_metadata=request.sdk_metadata,
             metering_metadata=request.metering_metadata,
             versioning_behavior=request.versioning_behavior,

@@ -49,10 +49,13 @@ from gnomon.server.history.lifecycle import (
     terminate,
 )
 from gnomon.server.history.workflow_task import schedule_workflow_task
+from gnomon.server.protoutil import copy_fields
 
 logger = logging.getLogger(__name__)
 
 PARENT_WAIT_SECONDS = 30.0
+# The identity the reference records on what the server does on a workflow's behalf.
+SERVER_IDENTITY = "history-service"
 
 
 def reconcile(engine: HistoryEngine, ctx: RunContext) -> None:
@@ -105,22 +108,15 @@ def _start_child_work(initiated_id: int):  # type: ignore[no-untyped-def]
         parent = ctx.ms
         init = child.initiated_event.start_child_workflow_execution_initiated_event_attributes
         attrs = WorkflowExecutionStartedEventAttributes(
-            workflow_type=init.workflow_type,
             parent_workflow_namespace=parent.namespace,
             parent_workflow_namespace_id=parent.namespace_id,
             parent_workflow_execution=WorkflowExecution(workflow_id=parent.workflow_id, run_id=parent.run_id),
             parent_initiated_event_id=initiated_id,
-            task_queue=init.task_queue,
-            input=init.input,
-            workflow_execution_timeout=init.workflow_execution_timeout,
-            workflow_run_timeout=init.workflow_run_timeout,
-            workflow_task_timeout=init.workflow_task_timeout,
-            header=init.header,
-            memo=init.memo,
-            search_attributes=init.search_attributes,
-            cron_schedule=init.cron_schedule,
-            priority=init.priority,
         )
+        copy_fields(
+            attrs, init, "workflow_type", "task_queue", "input", "workflow_execution_timeout", "workflow_run_timeout",
+            "workflow_task_timeout", "header", "memo", "search_attributes", "cron_schedule", "priority",
+        )  # fmt: skip
         if init.HasField("retry_policy"):
             attrs.retry_policy.CopyFrom(init.retry_policy)
         root = parent.started.root_workflow_execution if parent.started.HasField("root_workflow_execution") else None
@@ -178,7 +174,6 @@ async def _child_start_failed(engine: HistoryEngine, ctx: RunContext, initiated_
                 cause=StartChildWorkflowExecutionFailedCause.START_CHILD_WORKFLOW_EXECUTION_FAILED_CAUSE_WORKFLOW_ALREADY_EXISTS,
                 control=init.control,
                 initiated_event_id=initiated_id,
-                workflow_task_completed_event_id=init.workflow_task_completed_event_id,
             )
         )
         schedule_workflow_task(engine, tx.ms)
@@ -257,9 +252,12 @@ async def _apply_parent_close_policy(engine: HistoryEngine, ctx: RunContext) -> 
             if child.run_id not in (target.ms.run_id, target.ms.started.first_execution_run_id):
                 continue  # the id now belongs to an unrelated workflow
             if child.parent_close_policy == ParentClosePolicy.PARENT_CLOSE_POLICY_TERMINATE:
-                await terminate(engine, target, reason="by parent close policy", details=None, identity="")
+                await terminate(engine, target, reason="by parent close policy", details=None, identity=SERVER_IDENTITY)
             else:
-                await request_cancel(engine, target, reason="by parent close policy", identity="", request_id="")
+                parent = WorkflowExecution(workflow_id=ctx.ms.workflow_id, run_id=ctx.ms.run_id)
+                await request_cancel(
+                    engine, target, reason="", identity=SERVER_IDENTITY, request_id="", external=parent
+                )
         except NotFoundError:
             continue  # already closed or gone
 
@@ -305,7 +303,6 @@ def _signal_work(initiated_id: int):  # type: ignore[no-untyped-def]
             else:
                 attrs = SignalExternalWorkflowExecutionFailedEventAttributes(
                     cause=SignalExternalWorkflowExecutionFailedCause.SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED_CAUSE_EXTERNAL_WORKFLOW_EXECUTION_NOT_FOUND,
-                    workflow_task_completed_event_id=init.workflow_task_completed_event_id,
                     namespace=init.namespace,
                     namespace_id=init.namespace_id,
                     workflow_execution=target_exec,
@@ -332,7 +329,7 @@ def _cancel_work(initiated_id: int):  # type: ignore[no-untyped-def]
                 engine,
                 target,
                 reason=init.reason,
-                identity="",
+                identity=SERVER_IDENTITY,
                 request_id=request.request_id,
                 external_initiated_event_id=initiated_id,
                 external=WorkflowExecution(workflow_id=ctx.ms.workflow_id, run_id=ctx.ms.run_id),
@@ -352,7 +349,6 @@ def _cancel_work(initiated_id: int):  # type: ignore[no-untyped-def]
             else:
                 attrs = RequestCancelExternalWorkflowExecutionFailedEventAttributes(
                     cause=CancelExternalWorkflowExecutionFailedCause.CANCEL_EXTERNAL_WORKFLOW_EXECUTION_FAILED_CAUSE_EXTERNAL_WORKFLOW_EXECUTION_NOT_FOUND,
-                    workflow_task_completed_event_id=init.workflow_task_completed_event_id,
                     namespace=init.namespace,
                     namespace_id=init.namespace_id,
                     workflow_execution=target_exec,

@@ -74,7 +74,7 @@ async def query_workflow(
     sticky = (
         ms.is_open
         and bool(ms.sticky_task_queue)
-        and engine.matching.sticky_worker_alive(ms.namespace_id, ms.sticky_task_queue)
+        and engine.matching.sticky_worker_alive(ms.namespace_id, ms.sticky_task_queue, seen_only=True)
     )
     queue = ms.sticky_task_queue if sticky else ms.task_queue
     engine.matching.add(

@@ -55,7 +55,8 @@ async def on_workflow_timeout(engine: HistoryEngine, deadline: Deadline) -> None
         execution_over = bool(ms.execution_expiration_time) and ms.execution_expiration_time <= now + EPSILON
         if not execution_over:
             failure = Failure(
-                message="workflow timed out",
+                message="workflow timeout",
+                source="Server",
                 timeout_failure_info=TimeoutFailureInfo(timeout_type=TimeoutType.TIMEOUT_TYPE_START_TO_CLOSE),
             )
             state, successor = retry_or_cron(engine, tx, failure)

@@ -79,6 +79,8 @@ def start_successor(
         "parent_workflow_namespace", "parent_workflow_namespace_id", "parent_workflow_execution",
         "parent_initiated_event_id", "root_workflow_execution",
     )  # fmt: skip
+    if attrs.HasField("input") and not attrs.input.payloads:
+        attrs.ClearField("input")  # the reference does not carry an empty input over
     if ms.memo.fields:
         attrs.memo.CopyFrom(ms.memo)
     if ms.search_attributes.indexed_fields:

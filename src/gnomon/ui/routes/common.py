@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 from urllib.parse import parse_qs, quote, unquote
@@ -44,7 +45,9 @@ async def render(request: Request, template: str, status_code: int = 200, **cont
     except ServiceError:
         namespaces = []
     flash = _read_flash(request)
-    body = request.app.state.templates.get_template(template).render(
+    page = request.app.state.templates.get_template(template)
+    body = await asyncio.to_thread(  # a long history takes a moment to render; keep the server's loop free
+        page.render,
         request=request,
         namespaces=namespaces,
         namespace=request.path_params.get("namespace") or request.app.state.default_namespace,

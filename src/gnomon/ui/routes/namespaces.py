@@ -42,7 +42,9 @@ def _row(ns: api.DescribeNamespaceResponse) -> NamespaceRow:
         state=enum_name(NamespaceState.DESCRIPTOR, ns.namespace_info.state),
         description=ns.namespace_info.description,
         owner_email=ns.namespace_info.owner_email,
-        retention=Span(ttl.ToTimedelta().total_seconds()) if ns.config.HasField("workflow_execution_retention_ttl") else None,
+        retention=Span(ttl.ToTimedelta().total_seconds())
+        if ns.config.HasField("workflow_execution_retention_ttl")
+        else None,
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from urllib.parse import quote
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -60,7 +61,8 @@ async def list_page(request: Request) -> Response:
     """Queues named by the namespace's most recent runs, with their poller counts."""
     namespace = namespace_of(request)
     if request.query_params.get("name"):
-        return redirect(namespace_url(namespace, f"task-queues/{request.query_params['name'].strip()}"))
+        name = quote(request.query_params["name"].strip(), safe="")
+        return redirect(namespace_url(namespace, f"task-queues/{name}"))
     names: list[str] = []
     error = ""
     try:

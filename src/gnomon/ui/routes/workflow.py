@@ -11,7 +11,6 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from google.protobuf.json_format import MessageToDict
 from starlette.requests import Request
 from starlette.responses import Response
 from temporalio.api.history.v1 import History
@@ -19,6 +18,7 @@ from temporalio.api.history.v1 import History
 from gnomon.server.errors import NotFoundError, ServiceError
 from gnomon.ui import detail as details
 from gnomon.ui.events import KINDS
+from gnomon.ui.history_json import history_json_text
 from gnomon.ui.payloads import decode_all, parse_args, to_json_text
 from gnomon.ui.routes.common import backend, field, form, namespace_of, redirect, render
 from gnomon.ui.templating import workflow_url
@@ -32,6 +32,7 @@ METADATA_QUERY = "__temporal_workflow_metadata"  # the SDKs describe a workflow'
 STACK_TIMEOUT = 5.0
 QUERY_TIMEOUT = 10.0
 METADATA_TIMEOUT = 2.0
+EVENTS_SHOWN = 1000  # rows rendered before "show all" (the JSON download always has everything)
 
 
 @dataclass
@@ -99,31 +100,18 @@ def _history_options(request: Request, loaded: details.WorkflowDetail) -> dict[s
     descending = request.query_params.get("order") == "desc"
     if descending:
         events, groups = events[::-1], groups[::-1]
+    show_all = request.query_params.get("all") == "1"
+    limit = len(events) if show_all else EVENTS_SHOWN
     return {
         "view": view if view in ("feed", "compact", "json") else "feed",
         "kinds": chosen,
         "kinds_present": [k for k in KINDS if k in present],
-        "shown_events": events,
-        "shown_groups": groups,
+        "shown_events": events[:limit],
+        "shown_groups": groups[:limit],
+        "hidden_count": max(len(events if view != "compact" else groups) - limit, 0),
         "descending": descending,
         "history_json": history_json_text(History(events=loaded.raw_events)) if view == "json" else "",
     }
-
-
-def history_json_text(history: History) -> str:
-    """The history as ``temporal workflow show -o json`` prints it (protojson, camelCase, 2 spaces)."""
-    return to_json_text(_integral_floats(MessageToDict(history))) + "\n"
-
-
-def _integral_floats(value: Any) -> Any:
-    """Go's protojson writes ``2`` where Python writes ``2.0``."""
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, dict):
-        return {k: _integral_floats(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_integral_floats(v) for v in value]
-    return value
 
 
 async def download(request: Request, namespace: str, target: Target) -> Response:
@@ -163,9 +151,7 @@ async def act(request: Request) -> Response:
         raise NotFoundError("There is no such action.")
     values = await form(request)
     if target.action == "query":
-        answer = await _query(
-            request, namespace, target, field(values, "name"), field(values, "args"), QUERY_TIMEOUT
-        )
+        answer = await _query(request, namespace, target, field(values, "name"), field(values, "args"), QUERY_TIMEOUT)
         return await _page(request, namespace, Target(target.workflow_id, target.run_id, "query"), answer=answer)
     here = workflow_url(namespace, target.workflow_id, target.run_id, field(values, "tab") or "history")
     client = backend(request)

@@ -10,6 +10,9 @@ const timeFormat = new Intl.DateTimeFormat(undefined, {
   year: "numeric", month: "short", day: "numeric",
   hour: "2-digit", minute: "2-digit", second: "2-digit",
 });
+const thisYearFormat = new Intl.DateTimeFormat(undefined, {
+  month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", second: "2-digit",
+});
 
 const preciseFormat = new Intl.DateTimeFormat(undefined, {
   month: "short", day: "numeric",
@@ -19,7 +22,10 @@ const preciseFormat = new Intl.DateTimeFormat(undefined, {
 function localizeTimes(root = document) {
   for (const el of $$("time[datetime]", root)) {
     const when = new Date(el.getAttribute("datetime"));
-    if (!isNaN(when)) el.textContent = (el.hasAttribute("data-precise") ? preciseFormat : timeFormat).format(when);
+    if (isNaN(when)) continue;
+    const format = el.hasAttribute("data-precise") ? preciseFormat
+      : when.getFullYear() === new Date().getFullYear() ? thisYearFormat : timeFormat;
+    el.textContent = format.format(when);
   }
 }
 
