@@ -50,6 +50,7 @@ class GnomonServer:
         self.history.engine.visibility_record = lambda ms: visibility_record(
             ms, self.search_attributes.custom(ms.namespace_id)
         )
+        self.history.engine.annotate_search_attributes = self.search_attributes.annotate
         self.visibility = VisibilityService(self.persistence, self.search_attributes)
         self.frontend = WorkflowService(
             self.namespaces, self.history, self.matching, self.search_attributes, self.visibility

@@ -6,7 +6,7 @@ import logging
 import uuid
 from datetime import timedelta
 
-from temporalio.api.enums.v1 import ArchivalState, NamespaceState
+from temporalio.api.enums.v1 import ArchivalState, NamespaceState, ReplicationState
 from temporalio.api.namespace.v1 import NamespaceConfig, NamespaceInfo
 from temporalio.api.replication.v1 import ClusterReplicationConfig, NamespaceReplicationConfig
 from temporalio.api.workflowservice.v1 import DescribeNamespaceResponse
@@ -68,7 +68,7 @@ class NamespaceRegistry:
     ) -> DescribeNamespaceResponse:
         """Create a namespace; AlreadyExistsError if the name is taken."""
         if name in self._by_name:
-            raise AlreadyExistsError(f"Namespace {name} already exists.")
+            raise AlreadyExistsError(f'Namespace "{name}" already exists')
         namespace = DescribeNamespaceResponse(
             namespace_info=NamespaceInfo(
                 name=name,
@@ -85,6 +85,7 @@ class NamespaceRegistry:
             replication_config=NamespaceReplicationConfig(
                 active_cluster_name=CLUSTER_NAME,
                 clusters=[ClusterReplicationConfig(cluster_name=CLUSTER_NAME)],
+                state=ReplicationState.REPLICATION_STATE_NORMAL,
             ),
             is_global_namespace=False,
         )
@@ -97,7 +98,7 @@ class NamespaceRegistry:
         try:
             await self._persistence.save_namespace(record, create=True)
         except ConditionFailedError:
-            raise AlreadyExistsError(f"Namespace {name} already exists.") from None
+            raise AlreadyExistsError(f'Namespace "{name}" already exists') from None
         self._remember(namespace)
         logger.info("registered namespace %s", name, extra={"namespace": name})
         return namespace

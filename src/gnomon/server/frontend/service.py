@@ -14,6 +14,7 @@ from typing import Any
 import grpc
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.enums.v1 import (
+    DescribeTaskQueueMode,
     HistoryEventFilterType,
     QueryRejectCondition,
     TaskQueueKind,
@@ -26,7 +27,7 @@ from temporalio.api.enums.v1 import (
 )
 from temporalio.api.history.v1 import WorkflowExecutionStartedEventAttributes
 from temporalio.api.namespace.v1 import NamespaceInfo
-from temporalio.api.taskqueue.v1 import PollerInfo, TaskQueue
+from temporalio.api.taskqueue.v1 import PollerInfo, TaskQueue, TaskQueueStats, TaskQueueStatus
 from temporalio.api.workflowservice.v1 import request_response_pb2 as api
 from temporalio.api.workflowservice.v1 import service_pb2_grpc as grpc_api
 
@@ -232,6 +233,13 @@ class WorkflowService(grpc_api.WorkflowServiceServicer):
             start_delay=seconds(request.workflow_start_delay),
         )
 
+    def _started_attributes(
+        self, request: Any, options: lifecycle.StartOptions
+    ) -> WorkflowExecutionStartedEventAttributes:
+        attrs = started_attributes(request)
+        self.search_attributes.annotate(options.namespace_id, attrs.search_attributes)
+        return attrs
+
     @rpc
     async def StartWorkflowExecution(
         self, request: api.StartWorkflowExecutionRequest, context: Any
@@ -240,7 +248,7 @@ class WorkflowService(grpc_api.WorkflowServiceServicer):
         outcome = await lifecycle.start_workflow(
             self.engine,
             options,
-            started_attributes(request),
+            self._started_attributes(request, options),
             run_id=str(uuid.uuid4()),
             eager_identity=(request.identity or "eager") if request.request_eager_execution else "",
         )
@@ -263,7 +271,7 @@ class WorkflowService(grpc_api.WorkflowServiceServicer):
             header=request.header if request.HasField("header") else None,
         )
         outcome = await lifecycle.signal_with_start(
-            self.engine, options, started_attributes(request), signal, run_id=str(uuid.uuid4())
+            self.engine, options, self._started_attributes(request, options), signal, run_id=str(uuid.uuid4())
         )
         return api.SignalWithStartWorkflowExecutionResponse(run_id=outcome.run_id, started=outcome.started)
 
@@ -408,7 +416,11 @@ class WorkflowService(grpc_api.WorkflowServiceServicer):
             if not start_req.workflow_id_conflict_policy:
                 raise InvalidArgumentError("WorkflowIdConflictPolicy must be set on the Start operation.")
             outcome = await lifecycle.start_workflow(
-                self.engine, options, started_attributes(start_req), run_id=str(uuid.uuid4()), update=update_req.request
+                self.engine,
+                options,
+                self._started_attributes(start_req, options),
+                run_id=str(uuid.uuid4()),
+                update=update_req.request,
             )
         except ServiceError as error:
             raise multi_operation.failure(0, error) from error
@@ -692,18 +704,57 @@ class WorkflowService(grpc_api.WorkflowServiceServicer):
         self, request: api.DescribeTaskQueueRequest, context: Any
     ) -> api.DescribeTaskQueueResponse:
         namespace_id = self._namespace_id(request.namespace)
-        require(request.task_queue.name, "TaskQueue")
-        queue_type = request.task_queue_type or TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW
-        if queue_type not in (TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW, TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY):
-            raise InvalidArgumentError(f"Invalid TaskQueueType: unsupported value {queue_type}.")
-        pollers = self.matching.pollers(namespace_id, request.task_queue.name, TaskType(queue_type))
-        return api.DescribeTaskQueueResponse(
-            pollers=[
-                PollerInfo(
-                    identity=p.identity,
-                    last_access_time=timestamp(p.last_access_time),
-                    rate_per_second=p.rate_per_second,
-                )
-                for p in pollers
-            ]
-        )
+        name = require(request.task_queue.name, "TaskQueue")
+        enhanced = request.api_mode == DescribeTaskQueueMode.DESCRIBE_TASK_QUEUE_MODE_ENHANCED
+        requested = list(request.task_queue_types) or [
+            request.task_queue_type or TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW
+        ]
+        if enhanced and not request.task_queue_types:
+            requested = [TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW, TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY]
+        for queue_type in requested:
+            if queue_type not in (TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW, TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY):
+                raise InvalidArgumentError(f"Invalid TaskQueueType: unsupported value {queue_type}.")
+        response = api.DescribeTaskQueueResponse()
+        if enhanced:
+            # One unversioned entry per task queue type, which is what the SDKs read.
+            version = response.versions_info[""]
+            for queue_type in requested:
+                info = version.types_info[queue_type]
+                info.pollers.extend(self._pollers(namespace_id, name, TaskType(queue_type)))
+                if request.report_stats:
+                    info.stats.CopyFrom(self._stats(namespace_id, name, TaskType(queue_type)))
+            return response
+        task_type = TaskType(requested[0])
+        response.pollers.extend(self._pollers(namespace_id, name, task_type))
+        if request.report_stats:
+            response.stats.CopyFrom(self._stats(namespace_id, name, task_type))
+        if request.include_task_queue_status:
+            backlog = self.matching.backlog_size(namespace_id, name, task_type)
+            response.task_queue_status.CopyFrom(TaskQueueStatus(backlog_count_hint=backlog, rate_per_second=100_000))
+        return response
+
+    def _pollers(self, namespace_id: str, name: str, task_type: TaskType) -> list[PollerInfo]:
+        return [
+            PollerInfo(
+                identity=p.identity, last_access_time=timestamp(p.last_access_time), rate_per_second=p.rate_per_second
+            )
+            for p in self.matching.pollers(namespace_id, name, task_type)
+        ]
+
+    def _stats(self, namespace_id: str, name: str, task_type: TaskType) -> TaskQueueStats:
+        return TaskQueueStats(approximate_backlog_count=self.matching.backlog_size(namespace_id, name, task_type))
+
+
+def _unimplemented(name: str) -> Any:
+    async def method(self: WorkflowService, request: Any, context: grpc.aio.ServicerContext) -> Any:
+        await context.abort(grpc.StatusCode.UNIMPLEMENTED, f"{name} is not implemented by Gnomon yet.")
+
+    method.__name__ = name
+    return method
+
+
+# Every RPC of the service that Gnomon does not implement answers UNIMPLEMENTED with its
+# name (the generated base class would raise NotImplementedError, seen as UNKNOWN).
+for _name, _member in vars(grpc_api.WorkflowServiceServicer).items():
+    if callable(_member) and not _name.startswith("_") and _name not in vars(WorkflowService):
+        setattr(WorkflowService, _name, _unimplemented(_name))

@@ -420,6 +420,7 @@ def _validate_upsert_search_attributes(cc: CommandContext, a: Message) -> None:
 
 
 def _apply_upsert_search_attributes(cc: CommandContext, a: Message) -> None:
+    cc.engine.annotate_search_attributes(cc.ms.namespace_id, a.search_attributes)  # type: ignore[attr-defined]
     cc.ms.add_event(
         UpsertWorkflowSearchAttributesEventAttributes(
             workflow_task_completed_event_id=cc.completed_event_id,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from temporalio.api.common.v1 import WorkflowExecution
-from temporalio.api.enums.v1 import PendingActivityState, PendingWorkflowTaskState
+from temporalio.api.enums.v1 import PendingActivityState, PendingWorkflowTaskState, TaskQueueKind
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflow.v1 import (
     PendingActivityInfo,
@@ -51,7 +51,7 @@ def execution_info(ms: MutableState) -> WorkflowExecutionInfo:
 def describe(ms: MutableState) -> DescribeWorkflowExecutionResponse:
     response = DescribeWorkflowExecutionResponse(
         execution_config=WorkflowExecutionConfig(
-            task_queue=TaskQueue(name=ms.task_queue),
+            task_queue=TaskQueue(name=ms.task_queue, kind=TaskQueueKind.TASK_QUEUE_KIND_NORMAL),
             workflow_execution_timeout=ms.started.workflow_execution_timeout,
             workflow_run_timeout=ms.started.workflow_run_timeout,
             default_workflow_task_timeout=ms.started.workflow_task_timeout,

@@ -24,6 +24,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from temporalio.api.common.v1 import SearchAttributes
 from temporalio.api.history.v1 import History
 
 from gnomon.server import codec
@@ -99,6 +100,8 @@ class HistoryEngine:
         self.reconcilers: list[Callable[[HistoryEngine, RunContext], None]] = []
         # Builds a run's visibility row; set by the server, which knows the search attributes.
         self.visibility_record: Callable[[MutableState], VisibilityRecord] | None = None
+        # Records each search attribute value's type in its payload (set by the server).
+        self.annotate_search_attributes: Callable[[str, SearchAttributes], None] = lambda ns_id, attributes: None
         # Run once per open run at start-up, for work that closed runs still owe it.
         self.recoverers: list[Callable[[HistoryEngine, RunContext], Awaitable[None]]] = []
 
@@ -147,7 +150,7 @@ class HistoryEngine:
     async def current_run_id(self, namespace_id: str, workflow_id: str) -> str:
         current = await self.persistence.get_current(namespace_id, workflow_id)
         if current is None:
-            raise NotFoundError(f"workflow execution not found for workflow ID {workflow_id!r}")
+            raise NotFoundError(f"workflow not found for ID: {workflow_id}")
         return current.run_id
 
     async def resolve(self, namespace_id: str, workflow_id: str, run_id: str) -> RunContext:
@@ -156,7 +159,7 @@ class HistoryEngine:
             run_id = await self.current_run_id(namespace_id, workflow_id)
         ctx = await self._context(namespace_id, run_id)
         if ctx is None or ctx.ms.workflow_id != workflow_id:
-            raise NotFoundError(f"workflow execution not found: workflow ID {workflow_id!r}, run ID {run_id!r}")
+            raise NotFoundError(f"workflow not found for ID: {workflow_id}")
         return ctx
 
     async def resolve_or_none(self, namespace_id: str, workflow_id: str, run_id: str) -> RunContext | None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from temporalio.api.common.v1 import SearchAttributes
 from temporalio.api.enums.v1 import IndexedValueType
 
-from gnomon.server.errors import AlreadyExistsError, InvalidArgumentError, NotFoundError
+from gnomon.server.errors import AlreadyExistsError, InvalidArgumentError
 from gnomon.server.persistence import Persistence
 
 T = IndexedValueType
@@ -54,6 +54,12 @@ PREDEFINED_CUSTOM: dict[str, int] = {
 }
 
 
+def type_name(value_type: int) -> str:
+    """'Keyword' for INDEXED_VALUE_TYPE_KEYWORD...: the name payload metadata uses."""
+    words = T.Name(value_type).removeprefix("INDEXED_VALUE_TYPE_").split("_")  # type: ignore[arg-type]
+    return "".join(word.capitalize() for word in words)
+
+
 class SearchAttributeRegistry:
     """Custom search attribute definitions per namespace, cached, persisted on change."""
 
@@ -87,10 +93,8 @@ class SearchAttributeRegistry:
         self._custom.setdefault(namespace_id, {}).update(attributes)
 
     async def remove(self, namespace_id: str, names: list[str]) -> None:
+        # Like the reference, removing an attribute that is not there is not an error.
         current = self._custom.get(namespace_id, {})
-        for name in names:
-            if name not in current:
-                raise NotFoundError(f"Search attribute {name} doesn't exist.")
         await self._persistence.save_search_attributes(namespace_id, {}, names)
         for name in names:
             current.pop(name, None)
@@ -98,6 +102,14 @@ class SearchAttributeRegistry:
     def forget(self, namespace_id: str) -> None:
         """Drop a deleted namespace's definitions from memory (storage went with the namespace)."""
         self._custom.pop(namespace_id, None)
+
+    def annotate(self, namespace_id: str, attributes: SearchAttributes) -> None:
+        """Record each value's type in its payload's metadata, as the reference stores them."""
+        custom = self._custom.get(namespace_id, {})
+        for name, payload in attributes.indexed_fields.items():
+            value_type = custom.get(name) or SYSTEM_ATTRIBUTES.get(name)
+            if value_type and b"type" not in payload.metadata:
+                payload.metadata["type"] = type_name(value_type).encode()
 
     def validate(self, namespace_id: str, attributes: SearchAttributes, namespace: str) -> None:
         """INVALID_ARGUMENT naming the first attribute that is not defined (or is a system one)."""
