@@ -160,3 +160,7 @@ class Persistence(abc.ABC):
     @abc.abstractmethod
     async def query_visibility(self, statement: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
         """Rows of a read-only statement over the visibility tables (built by the visibility compiler)."""
+
+    @abc.abstractmethod
+    async def count_by_status(self, namespace_id: str) -> dict[int, int]:
+        """Runs of a namespace per status (runs of a namespace division excluded)."""

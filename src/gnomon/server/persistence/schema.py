@@ -67,4 +67,20 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
         ],
     ),
     (3, list(VISIBILITY_SCHEMA)),
+    (
+        4,
+        [
+            # Runs per (namespace, status), kept with every visibility write, so that a count
+            # of a whole namespace (by status) does not walk a million index entries.
+            """CREATE TABLE visibility_counts (
+                namespace_id TEXT NOT NULL,
+                status INTEGER NOT NULL,
+                runs INTEGER NOT NULL,
+                PRIMARY KEY (namespace_id, status)
+            )""",
+            """INSERT INTO visibility_counts (namespace_id, status, runs)
+                SELECT namespace_id, status, COUNT(*) FROM visibility
+                WHERE namespace_division IS NULL GROUP BY namespace_id, status""",
+        ],
+    ),
 ]

@@ -6,17 +6,20 @@ import json
 from dataclasses import dataclass
 
 from temporalio.api.common.v1 import Payload
+from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.workflow.v1 import WorkflowExecutionInfo
 from temporalio.api.workflowservice.v1 import CountWorkflowExecutionsResponse
 
 from gnomon.server.errors import InvalidArgumentError
 from gnomon.server.persistence import Persistence
-from gnomon.server.visibility.query import compile_count_query, compile_query, execution_status_name
+from gnomon.server.visibility.query import GroupBy, compile_count_query, compile_query, execution_status_name
+from gnomon.server.visibility.query_parser import parse
 from gnomon.server.visibility.query_sql import PageKey
 from gnomon.server.visibility.records import LIST_COLUMNS, execution_info
 from gnomon.server.visibility.search_attributes import SearchAttributeRegistry
 
 DEFAULT_PAGE_SIZE = 1000
+STATUS_GROUP = GroupBy("ExecutionStatus", "status", IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD)
 MAX_PAGE_SIZE = 1000
 
 
@@ -67,7 +70,12 @@ class VisibilityService:
     async def count(self, namespace_id: str, query: str) -> CountWorkflowExecutionsResponse:
         """The number of runs matching ``query``, per status if it says GROUP BY ExecutionStatus."""
         compiled = compile_count_query(query, self._search_attributes.custom(namespace_id), namespace_id=namespace_id)
-        rows = await self._persistence.query_visibility(compiled.sql, compiled.params)
+        if parse(query).where is None and compiled.group_by in (None, STATUS_GROUP):
+            # No filter: the per-status counters answer without scanning the namespace.
+            by_status = await self._persistence.count_by_status(namespace_id)
+            rows = list(by_status.items()) if compiled.group_by else [(sum(by_status.values()),)]
+        else:
+            rows = await self._persistence.query_visibility(compiled.sql, compiled.params)
         if compiled.group_by is None:
             return CountWorkflowExecutionsResponse(count=rows[0][0] if rows else 0)
         response = CountWorkflowExecutionsResponse(count=sum(count for _, count in rows))
