@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
+
 import pytest
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest, ListSearchAttributesRequest
@@ -17,6 +20,31 @@ CUSTOM_SEARCH_ATTRIBUTES: dict[str, IndexedValueType.ValueType] = {
     KEYWORD_SA.name: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
     INT_SA.name: IndexedValueType.INDEXED_VALUE_TYPE_INT,
 }
+
+
+#: Per-test time limit for this suite (tests are small; a broken server should fail fast, not hang).
+E2E_TEST_TIMEOUT = 30
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Give every e2e test without its own ``timeout`` mark a short one."""
+    for item in items:
+        if item.nodeid.startswith("tests/e2e/") and item.get_closest_marker("timeout") is None:
+            item.add_marker(pytest.mark.timeout(E2E_TEST_TIMEOUT))
+
+
+@pytest.fixture(scope="session", autouse=True)
+async def server_ready(server: ServerProcess) -> None:
+    """Wait until the server answers GetSystemInfo: the reference listens before its frontend is healthy."""
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            await Client.connect(server.address, namespace=NAMESPACE)
+            return
+        except RuntimeError:
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.2)
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from datetime import timedelta
 from typing import Any, TypeVar
 
 from temporalio.api.common.v1 import WorkflowExecution
-from temporalio.api.enums.v1 import EventType
+from temporalio.api.enums.v1 import EventType, WorkflowExecutionStatus
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.api.workflowservice.v1 import (
     DescribeWorkflowExecutionRequest,
@@ -23,6 +23,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Worker
 
 from tests.e2e.activities import E2EActivities
+from tests.e2e.invariants import assert_well_formed
 from tests.e2e.workflows import ALL_WORKFLOWS
 
 T = TypeVar("T")
@@ -59,19 +60,25 @@ async def running_worker(
     *,
     activities: E2EActivities | None = None,
     workflows: Sequence[type] = ALL_WORKFLOWS,
+    with_activities: bool = True,
     **options: Any,
 ) -> AsyncIterator[Worker]:
-    """Run a worker with every e2e workflow (and the given activities) for the duration of the block."""
-    acts = activities.all() if activities is not None else E2EActivities().all()
+    """Run a worker with every e2e workflow (and the given activities) for the duration of the block.
+
+    ``with_activities=False`` makes a workflow-only worker, which never polls the activity task queue.
+    """
+    acts = (activities or E2EActivities()).all() if with_activities else []
     worker = Worker(client, task_queue=task_queue, workflows=list(workflows), activities=acts, **options)
     async with worker:
         yield worker
 
 
 async def history_events(client: Client, workflow_id: str, run_id: str | None = None) -> list[HistoryEvent]:
-    """The full history of one run (the latest run when ``run_id`` is None)."""
+    """The full history of one run (the latest run when ``run_id`` is None), checked to be well formed."""
     history = await client.get_workflow_handle(workflow_id, run_id=run_id).fetch_history()
-    return list(history.events)
+    events = list(history.events)
+    assert_well_formed(events)
+    return events
 
 
 def event_types(events: Sequence[HistoryEvent]) -> list[EventType.ValueType]:
@@ -158,3 +165,8 @@ def decode_all(client: Client, payloads: Any) -> list[Any]:
 async def another_client(client: Client) -> Client:
     """A second, independent connection to the same server (the SDK allows one worker per client and queue)."""
     return await Client.connect(client.service_client.config.target_host, namespace=client.namespace)
+
+
+async def status_of(client: Client, workflow_id: str, run_id: str = "") -> WorkflowExecutionStatus.ValueType:
+    """The execution status of one run (the latest when ``run_id`` is empty)."""
+    return (await describe(client, workflow_id, run_id)).workflow_execution_info.status

@@ -30,6 +30,7 @@ from temporalio.api.workflowservice.v1 import (
     RespondActivityTaskFailedRequest,
     RespondWorkflowTaskCompletedRequest,
     RespondWorkflowTaskFailedRequest,
+    SignalWithStartWorkflowExecutionRequest,
     SignalWorkflowExecutionRequest,
     StartWorkflowExecutionRequest,
     TerminateWorkflowExecutionRequest,
@@ -103,6 +104,37 @@ async def test_start_with_negative_timeout_is_invalid(client: Client) -> None:
     err = await expect_rpc_error(client.workflow_service.start_workflow_execution(req), RPCStatusCode.INVALID_ARGUMENT)
     assert "timeout" in normalized(err.message), err.message
     await expect_rpc_error(describe(client, req.workflow_id), RPCStatusCode.NOT_FOUND)
+
+
+async def test_start_with_bad_cron_is_invalid(client: Client) -> None:
+    req = _start_request(cron_schedule="not a cron")
+    err = await expect_rpc_error(client.workflow_service.start_workflow_execution(req), RPCStatusCode.INVALID_ARGUMENT)
+    assert "cron" in normalized(err.message), err.message
+    await expect_rpc_error(describe(client, req.workflow_id), RPCStatusCode.NOT_FOUND)
+
+
+async def test_start_with_overlong_workflow_id_is_invalid(client: Client) -> None:
+    req = _start_request(workflow_id="w" * 2000)
+    err = await expect_rpc_error(client.workflow_service.start_workflow_execution(req), RPCStatusCode.INVALID_ARGUMENT)
+    assert "workflowid" in normalized(err.message), err.message
+
+
+async def test_signal_with_start_without_signal_name_is_invalid(client: Client) -> None:
+    wid = unique_id("sws-invalid")
+    err = await expect_rpc_error(
+        client.workflow_service.signal_with_start_workflow_execution(
+            SignalWithStartWorkflowExecutionRequest(
+                namespace=NAMESPACE,
+                workflow_id=wid,
+                workflow_type=WorkflowType(name="SignalWorkflow"),
+                task_queue=TaskQueue(name=unique_id("tq")),
+                request_id=str(uuid.uuid4()),
+            )
+        ),
+        RPCStatusCode.INVALID_ARGUMENT,
+    )
+    assert "signal" in normalized(err.message), err.message
+    await expect_rpc_error(describe(client, wid), RPCStatusCode.NOT_FOUND)
 
 
 async def test_signal_without_name_is_invalid(client: Client) -> None:

@@ -30,6 +30,7 @@ from tests.e2e.helpers import (
     wait_for,
     wait_for_event,
 )
+from tests.e2e.invariants import history_problems
 from tests.e2e.workflows import ActivityCall, ActivityWorkflow, ChildCall, EchoWorkflow, ParentWorkflow, SignalWorkflow
 
 E = EventType
@@ -231,3 +232,22 @@ async def test_describe_closed_workflow(client: Client, task_queue: str) -> None
     assert not desc.pending_activities
     assert not desc.pending_children
     assert not desc.HasField("pending_workflow_task")
+
+
+async def test_history_invariant_checker_detects_problems(client: Client, task_queue: str) -> None:
+    """The checker every test relies on flags a broken reference and a gap in event ids."""
+    async with running_worker(client, task_queue):
+        wid = unique_id("inv")
+        await client.execute_workflow(EchoWorkflow.run, "x", id=wid, task_queue=task_queue)
+    events = await history_events(client, wid)  # well formed, or this raises
+    assert not history_problems(events)
+
+    broken = [HistoryEvent() for _ in events]
+    for copy, original in zip(broken, events, strict=True):
+        copy.CopyFrom(original)
+    started = next(e for e in broken if e.event_type == E.EVENT_TYPE_WORKFLOW_TASK_STARTED)
+    started.workflow_task_started_event_attributes.scheduled_event_id = 1
+    broken[-1].event_id += 1
+    problems = history_problems(broken)
+    assert any("scheduled_event_id=1" in p for p in problems), problems
+    assert any("event ids" in p for p in problems), problems

@@ -10,10 +10,21 @@ from collections.abc import Mapping
 
 import pytest
 from temporalio.api.common.v1 import WorkflowExecution
-from temporalio.api.enums.v1 import EventType, PendingActivityState, WorkflowExecutionStatus
+from temporalio.api.enums.v1 import (
+    EventType,
+    PendingActivityState,
+    SignalExternalWorkflowExecutionFailedCause,
+    StartChildWorkflowExecutionFailedCause,
+    WorkflowExecutionStatus,
+)
 from temporalio.api.workflow.v1 import PendingActivityInfo
-from temporalio.api.workflowservice.v1 import DeleteWorkflowExecutionRequest
-from temporalio.client import Client, WorkflowFailureError, WorkflowQueryFailedError
+from temporalio.api.workflowservice.v1 import (
+    DeleteWorkflowExecutionRequest,
+    RequestCancelWorkflowExecutionRequest,
+    SignalWorkflowExecutionRequest,
+)
+from temporalio.client import Client, WorkflowFailureError, WorkflowQueryFailedError, WorkflowQueryRejectedError
+from temporalio.common import QueryRejectCondition
 from temporalio.exceptions import ActivityError, ApplicationError, CancelledError, TerminatedError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -29,6 +40,7 @@ from tests.e2e.helpers import (
     one_event,
     running_worker,
     seconds,
+    status_of,
     type_names,
     unique_id,
     wait_for,
@@ -42,6 +54,7 @@ from tests.e2e.workflows import (
     CancelActivityWorkflow,
     CancelExternalWorkflow,
     ChildCall,
+    ChildConflictWorkflow,
     ContinueAsNewWorkflow,
     EchoWorkflow,
     FailingWorkflow,
@@ -49,6 +62,7 @@ from tests.e2e.workflows import (
     ParentWorkflow,
     PatchedWorkflow,
     SignalExternalWorkflow,
+    SignalMissingWorkflow,
     SignalWorkflow,
     TimerWorkflow,
     UpsertWorkflow,
@@ -75,10 +89,6 @@ async def _heartbeat_details(client: Client, workflow_id: str, expected: str) ->
     ):
         return info
     return None
-
-
-async def _status(client: Client, workflow_id: str, run_id: str = "") -> int:
-    return (await describe(client, workflow_id, run_id)).workflow_execution_info.status
 
 
 # --- activities, timers, signals, queries -----------------------------------------------
@@ -161,6 +171,16 @@ async def test_query_error_surfaces_as_query_failed(client: Client, task_queue: 
         assert await handle.result() == []
 
 
+async def test_query_rejected_when_not_open(client: Client, task_queue: str) -> None:
+    async with running_worker(client, task_queue):
+        handle = await client.start_workflow(SignalWorkflow.run, id=unique_id("qreject"), task_queue=task_queue)
+        await handle.signal(SignalWorkflow.finish)
+        await handle.result()
+        with pytest.raises(WorkflowQueryRejectedError) as info:
+            await handle.query(SignalWorkflow.state, reject_condition=QueryRejectCondition.NOT_OPEN)
+    assert info.value.status == WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_COMPLETED
+
+
 async def test_query_closed_workflow(client: Client, task_queue: str) -> None:
     async with running_worker(client, task_queue):
         handle = await client.start_workflow(SignalWorkflow.run, id=unique_id("qclosed"), task_queue=task_queue)
@@ -206,6 +226,34 @@ async def test_terminate_records_reason(client: Client, task_queue: str) -> None
     assert info_.HasField("close_time")
 
 
+async def test_cancel_requests_are_idempotent(client: Client, task_queue: str) -> None:
+    wid = unique_id("cancel-idem")
+    await client.start_workflow(SignalWorkflow.run, id=wid, task_queue=task_queue)
+    for request_id in ("cancel-1", "cancel-1", "cancel-2"):
+        await client.workflow_service.request_cancel_workflow_execution(
+            RequestCancelWorkflowExecutionRequest(
+                namespace=NAMESPACE, workflow_execution=WorkflowExecution(workflow_id=wid), request_id=request_id
+            )
+        )
+    one_event(await history_events(client, wid), E.EVENT_TYPE_WORKFLOW_EXECUTION_CANCEL_REQUESTED)
+
+
+async def test_signal_request_id_deduplicates(client: Client, task_queue: str) -> None:
+    wid = unique_id("signal-idem")
+    await client.start_workflow(SignalWorkflow.run, id=wid, task_queue=task_queue)
+    for request_id in ("sig-1", "sig-1", "sig-2"):
+        await client.workflow_service.signal_workflow_execution(
+            SignalWorkflowExecutionRequest(
+                namespace=NAMESPACE,
+                workflow_execution=WorkflowExecution(workflow_id=wid),
+                signal_name="add",
+                request_id=request_id,
+            )
+        )
+    signalled = events_of(await history_events(client, wid), E.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED)
+    assert len(signalled) == 2, "a signal repeated with the same request id must be recorded once"
+
+
 async def _delete_and_wait_gone(client: Client, workflow_id: str, *, timeout: float) -> None:
     """DeleteWorkflowExecution, then poll DescribeWorkflowExecution until it is NOT_FOUND."""
     await client.workflow_service.delete_workflow_execution(
@@ -225,12 +273,13 @@ async def _delete_and_wait_gone(client: Client, workflow_id: str, *, timeout: fl
     await wait_for(gone, what=f"deleted workflow {workflow_id} to be NOT_FOUND", timeout=timeout, interval=0.25)
 
 
+@pytest.mark.timeout(90)
 async def test_delete_completed_workflow(client: Client, task_queue: str) -> None:
     wid = unique_id("delete")
     async with running_worker(client, task_queue):
         handle = await client.start_workflow(EchoWorkflow.run, "x", id=wid, task_queue=task_queue)
         await handle.result()
-    assert await _status(client, wid) == Status.WORKFLOW_EXECUTION_STATUS_COMPLETED
+    assert await status_of(client, wid) == Status.WORKFLOW_EXECUTION_STATUS_COMPLETED
     # The reference deletes closed executions asynchronously (10-35 s on the dev server).
     await _delete_and_wait_gone(client, wid, timeout=60)
 
@@ -238,7 +287,7 @@ async def test_delete_completed_workflow(client: Client, task_queue: str) -> Non
 async def test_delete_running_workflow(client: Client, task_queue: str) -> None:
     wid = unique_id("delete-running")
     await client.start_workflow(SignalWorkflow.run, id=wid, task_queue=task_queue)
-    assert await _status(client, wid) == Status.WORKFLOW_EXECUTION_STATUS_RUNNING
+    assert await status_of(client, wid) == Status.WORKFLOW_EXECUTION_STATUS_RUNNING
     await _delete_and_wait_gone(client, wid, timeout=10)
 
 
@@ -282,7 +331,7 @@ async def test_continue_as_new(client: Client, task_queue: str) -> None:
     assert last.event_type == E.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW, type_names(first_events)
     second_run = last.workflow_execution_continued_as_new_event_attributes.new_execution_run_id
     assert second_run and second_run != first_run
-    assert await _status(client, wid, first_run) == Status.WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW
+    assert await status_of(client, wid, first_run) == Status.WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW
 
     second_started = (await history_events(client, wid, second_run))[0].workflow_execution_started_event_attributes
     assert second_started.continued_execution_run_id == first_run
@@ -334,6 +383,34 @@ async def test_cancel_external_workflow(client: Client, task_queue: str) -> None
         sender_id
     )
     assert target_events[-1].event_type == E.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED
+
+
+async def test_child_id_conflict_fails_the_start(client: Client, task_queue: str) -> None:
+    wid, child_id = unique_id("child-conflict"), unique_id("taken")
+    await client.start_workflow(SignalWorkflow.run, id=child_id, task_queue=task_queue)
+    async with running_worker(client, task_queue):
+        result = await client.execute_workflow(ChildConflictWorkflow.run, child_id, id=wid, task_queue=task_queue)
+    assert result == "child already running"
+    failed = one_event(await history_events(client, wid), E.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_FAILED)
+    attrs = failed.start_child_workflow_execution_failed_event_attributes
+    assert attrs.workflow_id == child_id
+    assert (
+        attrs.cause
+        == StartChildWorkflowExecutionFailedCause.START_CHILD_WORKFLOW_EXECUTION_FAILED_CAUSE_WORKFLOW_ALREADY_EXISTS
+    )
+
+
+async def test_signal_to_missing_external_workflow_fails(client: Client, task_queue: str) -> None:
+    wid = unique_id("ext-missing")
+    async with running_worker(client, task_queue):
+        result = await client.execute_workflow(
+            SignalMissingWorkflow.run, unique_id("nobody"), id=wid, task_queue=task_queue
+        )
+    assert result.startswith("signal failed")
+    failed = one_event(await history_events(client, wid), E.EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED)
+    assert failed.signal_external_workflow_execution_failed_event_attributes.cause == (
+        SignalExternalWorkflowExecutionFailedCause.SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED_CAUSE_EXTERNAL_WORKFLOW_EXECUTION_NOT_FOUND
+    )
 
 
 # --- upserts and markers ----------------------------------------------------------------
@@ -404,7 +481,7 @@ async def test_workflow_failure_surfaces_to_result(client: Client, task_queue: s
     failed = events[-1]
     assert failed.event_type == E.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED
     assert failed.workflow_execution_failed_event_attributes.failure.message == "it broke"
-    assert await _status(client, wid) == Status.WORKFLOW_EXECUTION_STATUS_FAILED
+    assert await status_of(client, wid) == Status.WORKFLOW_EXECUTION_STATUS_FAILED
 
 
 # --- heartbeats, async completion, activity cancellation --------------------------------

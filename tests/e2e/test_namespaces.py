@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Mapping
 from datetime import timedelta
 
@@ -173,6 +174,23 @@ async def test_register_without_name_is_invalid(client: Client) -> None:
         RPCStatusCode.INVALID_ARGUMENT,
     )
     assert "namespace" in normalized(err.message)
+
+
+async def test_register_without_retention_is_invalid(client: Client) -> None:
+    name = unique_id("ns-noret")
+    err = await expect_rpc_error(
+        client.workflow_service.register_namespace(RegisterNamespaceRequest(namespace=name)),
+        RPCStatusCode.INVALID_ARGUMENT,
+    )
+    assert "retention" in normalized(err.message), err.message
+    await expect_rpc_error(_describe(client, name), RPCStatusCode.NOT_FOUND)
+
+
+async def test_describe_unknown_namespace_id_is_not_found(client: Client) -> None:
+    await expect_rpc_error(
+        client.workflow_service.describe_namespace(DescribeNamespaceRequest(id=str(uuid.uuid4()))),
+        RPCStatusCode.NOT_FOUND,
+    )
 
 
 async def test_update_unknown_namespace_is_not_found(client: Client) -> None:

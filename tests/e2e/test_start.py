@@ -8,11 +8,16 @@ from collections.abc import Mapping
 from typing import Any
 
 import pytest
+from temporalio.api.command.v1 import Command, CompleteWorkflowExecutionCommandAttributes
 from temporalio.api.common.v1 import WorkflowType
-from temporalio.api.enums.v1 import EventType, WorkflowExecutionStatus, WorkflowIdConflictPolicy
+from temporalio.api.enums.v1 import CommandType, EventType, WorkflowExecutionStatus, WorkflowIdConflictPolicy
 from temporalio.api.errordetails.v1 import WorkflowExecutionAlreadyStartedFailure
 from temporalio.api.taskqueue.v1 import TaskQueue
-from temporalio.api.workflowservice.v1 import StartWorkflowExecutionRequest, StartWorkflowExecutionResponse
+from temporalio.api.workflowservice.v1 import (
+    RespondWorkflowTaskCompletedRequest,
+    StartWorkflowExecutionRequest,
+    StartWorkflowExecutionResponse,
+)
 from temporalio.client import Client, WorkflowHandle
 from temporalio.common import (
     SearchAttributePair,
@@ -33,6 +38,7 @@ from tests.e2e.helpers import (
     one_event,
     running_worker,
     seconds,
+    status_of,
     type_names,
     unique_id,
 )
@@ -59,10 +65,6 @@ async def _raw_start(
 async def _start_idle(client: Client, workflow_id: str, task_queue: str, **options: Any) -> WorkflowHandle:
     """Start a SignalWorkflow (it waits for ``finish``); no worker needs to be running."""
     return await client.start_workflow(SignalWorkflow.run, id=workflow_id, task_queue=task_queue, **options)
-
-
-async def _status(client: Client, workflow_id: str, run_id: str = "") -> int:
-    return (await describe(client, workflow_id, run_id)).workflow_execution_info.status
 
 
 async def _completed_echo(client: Client, workflow_id: str, task_queue: str) -> str:
@@ -120,8 +122,8 @@ async def test_reuse_allow_duplicate_after_completion(client: Client, task_queue
     first_run = await _completed_echo(client, wid, task_queue)
     handle = await _start_idle(client, wid, task_queue, id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE)
     assert handle.first_execution_run_id != first_run
-    assert await _status(client, wid) == Status.WORKFLOW_EXECUTION_STATUS_RUNNING
-    assert await _status(client, wid, first_run) == Status.WORKFLOW_EXECUTION_STATUS_COMPLETED
+    assert await status_of(client, wid) == Status.WORKFLOW_EXECUTION_STATUS_RUNNING
+    assert await status_of(client, wid, first_run) == Status.WORKFLOW_EXECUTION_STATUS_COMPLETED
 
 
 async def test_reuse_failed_only_rejects_after_completion(client: Client, task_queue: str) -> None:
@@ -140,7 +142,7 @@ async def test_reuse_failed_only_allows_after_termination(client: Client, task_q
         client, wid, task_queue, id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY
     )
     assert handle.first_execution_run_id != first_run
-    assert await _status(client, wid) == Status.WORKFLOW_EXECUTION_STATUS_RUNNING
+    assert await status_of(client, wid) == Status.WORKFLOW_EXECUTION_STATUS_RUNNING
 
 
 async def test_reuse_reject_duplicate(client: Client, task_queue: str) -> None:
@@ -150,7 +152,7 @@ async def test_reuse_reject_duplicate(client: Client, task_queue: str) -> None:
         await _start_idle(client, wid, task_queue, id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE)
     assert info.value.workflow_id == wid
     assert info.value.run_id == first_run
-    assert await _status(client, wid) == Status.WORKFLOW_EXECUTION_STATUS_TERMINATED
+    assert await status_of(client, wid) == Status.WORKFLOW_EXECUTION_STATUS_TERMINATED
 
 
 async def test_reuse_terminate_if_running(client: Client, task_queue: str) -> None:
@@ -158,8 +160,10 @@ async def test_reuse_terminate_if_running(client: Client, task_queue: str) -> No
     first = await _start_idle(client, wid, task_queue)
     second = await _start_idle(client, wid, task_queue, id_reuse_policy=WorkflowIDReusePolicy.TERMINATE_IF_RUNNING)
     assert second.first_execution_run_id != first.first_execution_run_id
-    assert await _status(client, wid, first.first_execution_run_id or "") == Status.WORKFLOW_EXECUTION_STATUS_TERMINATED
-    assert await _status(client, wid) == Status.WORKFLOW_EXECUTION_STATUS_RUNNING
+    assert (
+        await status_of(client, wid, first.first_execution_run_id or "") == Status.WORKFLOW_EXECUTION_STATUS_TERMINATED
+    )
+    assert await status_of(client, wid) == Status.WORKFLOW_EXECUTION_STATUS_RUNNING
 
 
 # --- id conflict policies ---------------------------------------------------------------
@@ -191,7 +195,7 @@ async def test_conflict_use_existing_returns_running_run(client: Client, task_qu
     # Through the SDK too.
     handle = await _start_idle(client, wid, task_queue, id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING)
     assert handle.first_execution_run_id == first.run_id
-    assert await _status(client, wid) == Status.WORKFLOW_EXECUTION_STATUS_RUNNING
+    assert await status_of(client, wid) == Status.WORKFLOW_EXECUTION_STATUS_RUNNING
 
 
 async def test_conflict_terminate_existing(client: Client, task_queue: str) -> None:
@@ -200,8 +204,8 @@ async def test_conflict_terminate_existing(client: Client, task_queue: str) -> N
     second = await _start_idle(client, wid, task_queue, id_conflict_policy=WorkflowIDConflictPolicy.TERMINATE_EXISTING)
     assert second.first_execution_run_id != first.first_execution_run_id
     old = first.first_execution_run_id or ""
-    assert await _status(client, wid, old) == Status.WORKFLOW_EXECUTION_STATUS_TERMINATED
-    assert await _status(client, wid) == Status.WORKFLOW_EXECUTION_STATUS_RUNNING
+    assert await status_of(client, wid, old) == Status.WORKFLOW_EXECUTION_STATUS_TERMINATED
+    assert await status_of(client, wid) == Status.WORKFLOW_EXECUTION_STATUS_RUNNING
     old_events = await history_events(client, wid, old)
     assert old_events[-1].event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED
 
@@ -322,3 +326,57 @@ async def test_signal_with_start_existing_workflow(client: Client, task_queue: s
     async with running_worker(client, task_queue):
         await first.signal(SignalWorkflow.finish)
         assert await first.result() == ["again"]
+
+
+async def test_signal_with_start_on_closed_workflow_starts_new_run(client: Client, task_queue: str) -> None:
+    wid = unique_id("sws-closed")
+    first_run = await _terminated(client, wid, task_queue)
+    handle = await _start_idle(client, wid, task_queue, start_signal="add", start_signal_args=["fresh"])
+    assert handle.result_run_id != first_run
+    events = await history_events(client, wid)
+    assert event_types(events)[:2] == [
+        EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED,
+        EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED,
+    ], type_names(events)
+    assert await status_of(client, wid, first_run) == Status.WORKFLOW_EXECUTION_STATUS_TERMINATED
+
+
+# --- eager workflow start ---------------------------------------------------------------
+
+
+async def test_eager_workflow_start_returns_first_task(client: Client, task_queue: str) -> None:
+    wid = unique_id("eager")
+    resp = await _raw_start(
+        client, wid, task_queue, str(uuid.uuid4()), request_eager_execution=True, identity="eager-starter"
+    )
+    task = resp.eager_workflow_task
+    assert task.task_token, "the reference hands the first workflow task back on an eager start"
+    assert task.workflow_execution.workflow_id == wid
+    assert task.workflow_execution.run_id == resp.run_id
+    assert task.workflow_type.name == "SignalWorkflow"
+    assert [e.event_type for e in task.history.events] == [
+        EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED,
+        EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED,
+        EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED,
+    ]
+    complete = Command(
+        command_type=CommandType.COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION,
+        complete_workflow_execution_command_attributes=CompleteWorkflowExecutionCommandAttributes(),
+    )
+    await client.workflow_service.respond_workflow_task_completed(
+        RespondWorkflowTaskCompletedRequest(
+            namespace=NAMESPACE, task_token=task.task_token, commands=[complete], identity="eager-starter"
+        )
+    )
+    assert await status_of(client, wid) == Status.WORKFLOW_EXECUTION_STATUS_COMPLETED
+
+
+async def test_eager_start_through_the_sdk(client: Client, task_queue: str) -> None:
+    wid = unique_id("eager-sdk")
+    async with running_worker(client, task_queue):
+        handle = await client.start_workflow(
+            EchoWorkflow.run, "eager", id=wid, task_queue=task_queue, request_eager_start=True
+        )
+        assert await handle.result() == "eager"
+    events = await history_events(client, wid)
+    assert events[-1].event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED

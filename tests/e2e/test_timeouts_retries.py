@@ -19,6 +19,7 @@ from tests.e2e.helpers import (
     one_event,
     running_worker,
     seconds,
+    status_of,
     type_names,
     unique_id,
     wait_for,
@@ -37,10 +38,6 @@ from tests.e2e.workflows import (
 
 E = EventType
 Status = WorkflowExecutionStatus
-
-
-async def _status(client: Client, workflow_id: str, run_id: str = "") -> WorkflowExecutionStatus.ValueType:
-    return (await describe(client, workflow_id, run_id)).workflow_execution_info.status
 
 
 async def test_activity_retries_until_success(client: Client, task_queue: str, activities: E2EActivities) -> None:
@@ -117,7 +114,7 @@ async def test_workflow_run_timeout(client: Client, task_queue: str) -> None:
     events = await history_events(client, wid)
     assert events[-1].event_type == E.EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT, type_names(events)
     assert events[-1].event_time.ToDatetime() - events[0].event_time.ToDatetime() >= seconds(0.9)
-    assert await _status(client, wid) == Status.WORKFLOW_EXECUTION_STATUS_TIMED_OUT
+    assert await status_of(client, wid) == Status.WORKFLOW_EXECUTION_STATUS_TIMED_OUT
 
 
 async def test_workflow_task_failure_keeps_workflow_running(client: Client, task_queue: str) -> None:
@@ -127,7 +124,7 @@ async def test_workflow_task_failure_keeps_workflow_running(client: Client, task
         events = await wait_for_event(client, wid, E.EVENT_TYPE_WORKFLOW_TASK_FAILED)
         failed = one_event(events, E.EVENT_TYPE_WORKFLOW_TASK_FAILED).workflow_task_failed_event_attributes
         assert "broken on purpose" in failed.failure.message
-        assert await _status(client, wid) == Status.WORKFLOW_EXECUTION_STATUS_RUNNING
+        assert await status_of(client, wid) == Status.WORKFLOW_EXECUTION_STATUS_RUNNING
 
         async def retried() -> bool:
             pending = (await describe(client, wid)).pending_workflow_task
@@ -152,13 +149,13 @@ async def test_workflow_retry_policy(client: Client, task_queue: str) -> None:
     assert last.event_type == E.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED, type_names(first)
     second_run = last.workflow_execution_failed_event_attributes.new_execution_run_id
     assert second_run and second_run != first_run
-    assert await _status(client, wid, first_run) == Status.WORKFLOW_EXECUTION_STATUS_FAILED
+    assert await status_of(client, wid, first_run) == Status.WORKFLOW_EXECUTION_STATUS_FAILED
     started = (await history_events(client, wid, second_run))[0].workflow_execution_started_event_attributes
     assert started.attempt == 2
     assert started.first_execution_run_id == first_run
     assert started.continued_execution_run_id == first_run
     assert started.continued_failure.message == "workflow attempt 1 fails"
-    assert await _status(client, wid) == Status.WORKFLOW_EXECUTION_STATUS_COMPLETED
+    assert await status_of(client, wid) == Status.WORKFLOW_EXECUTION_STATUS_COMPLETED
 
 
 async def test_cancelled_timer(client: Client, task_queue: str) -> None:
@@ -185,7 +182,7 @@ async def test_child_failure_reaches_parent(client: Client, task_queue: str) -> 
     attrs = failed.child_workflow_execution_failed_event_attributes
     assert attrs.workflow_execution.workflow_id == child_id
     assert attrs.failure.message == "child broke"
-    assert await _status(client, child_id) == Status.WORKFLOW_EXECUTION_STATUS_FAILED
+    assert await status_of(client, child_id) == Status.WORKFLOW_EXECUTION_STATUS_FAILED
 
 
 @pytest.mark.parametrize("abandon", [False, True], ids=["terminate", "abandon"])
@@ -197,12 +194,12 @@ async def test_parent_close_policy(client: Client, task_queue: str, abandon: boo
         )
         assert result == "parent done"
         if abandon:
-            assert await _status(client, child_id) == Status.WORKFLOW_EXECUTION_STATUS_RUNNING
+            assert await status_of(client, child_id) == Status.WORKFLOW_EXECUTION_STATUS_RUNNING
             await client.get_workflow_handle(child_id).signal(SignalWorkflow.finish)
             assert await client.get_workflow_handle(child_id).result() == []
         else:
 
             async def child_terminated() -> bool:
-                return await _status(client, child_id) == Status.WORKFLOW_EXECUTION_STATUS_TERMINATED
+                return await status_of(client, child_id) == Status.WORKFLOW_EXECUTION_STATUS_TERMINATED
 
             await wait_for(child_terminated, what="the child to be terminated with its parent")

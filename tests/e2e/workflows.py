@@ -14,7 +14,13 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeKey
-from temporalio.exceptions import ActivityError, ApplicationError, CancelledError, ChildWorkflowError
+from temporalio.exceptions import (
+    ActivityError,
+    ApplicationError,
+    CancelledError,
+    ChildWorkflowError,
+    WorkflowAlreadyStartedError,
+)
 
 #: Custom search attributes the suite registers (see ``tests/e2e/conftest.py``).
 KEYWORD_SA = SearchAttributeKey.for_keyword("GnomonE2EKeyword")
@@ -318,7 +324,68 @@ class AbandoningParentWorkflow:
         return "parent done"
 
 
+@workflow.defn
+class UpdateWorkflow:
+    """Accepts ``append`` updates (validated: no empty values) until ``finish``."""
+
+    def __init__(self) -> None:
+        self.values: list[str] = []
+        self.finished = False
+
+    @workflow.run
+    async def run(self) -> list[str]:
+        await workflow.wait_condition(lambda: self.finished)
+        return self.values
+
+    @workflow.update
+    def append(self, value: str) -> list[str]:
+        self.values.append(value)
+        return list(self.values)
+
+    @append.validator
+    def validate_append(self, value: str) -> None:
+        if not value:
+            raise ValueError("empty values are rejected")
+
+    @workflow.update
+    async def failing_update(self, message: str) -> str:
+        raise ApplicationError(message, type="UpdateFailure")
+
+    @workflow.signal
+    def finish(self) -> None:
+        self.finished = True
+
+
+@workflow.defn
+class ChildConflictWorkflow:
+    """Tries to start a child whose id is already running, and reports the outcome."""
+
+    @workflow.run
+    async def run(self, child_id: str) -> str:
+        try:
+            await workflow.start_child_workflow(EchoWorkflow.run, "never", id=child_id)
+        except WorkflowAlreadyStartedError:
+            return "child already running"
+        return "child started"
+
+
+@workflow.defn
+class SignalMissingWorkflow:
+    """Signals a workflow that does not exist, and reports the failure."""
+
+    @workflow.run
+    async def run(self, target_id: str) -> str:
+        try:
+            await workflow.get_external_workflow_handle(target_id).signal("add", "lost")
+        except Exception as err:  # noqa: BLE001 - the point is to report whatever the SDK raised
+            return f"signal failed: {type(err).__name__}"
+        return "signal delivered"
+
+
 ALL_WORKFLOWS: list[type] = [
+    ChildConflictWorkflow,
+    SignalMissingWorkflow,
+    UpdateWorkflow,
     BrokenWorkflow,
     FlakyWorkflow,
     TimerCancelWorkflow,

@@ -32,7 +32,7 @@ from temporalio.api.workflowservice.v1 import request_response_pb2 as api
 from temporalio.api.workflowservice.v1 import service_pb2_grpc as grpc_api
 
 from gnomon import __version__
-from gnomon.server.errors import InvalidArgumentError, ServiceError
+from gnomon.server.errors import FailedPreconditionError, InvalidArgumentError, ServiceError
 from gnomon.server.frontend import multi_operation
 from gnomon.server.frontend.status import rpc
 from gnomon.server.frontend.validation import known_enum, non_negative, require
@@ -54,6 +54,8 @@ logger = logging.getLogger(__name__)
 
 # Temporal ends a long poll with an empty response after about a minute.
 LONG_POLL_SECONDS = 60.0
+# The reference refuses task polls whose deadline leaves less than this.
+MIN_POLL_SECONDS = 2.0
 CLUSTER_ID = "gnomon"
 
 
@@ -63,6 +65,16 @@ def long_poll_timeout(context: grpc.aio.ServicerContext) -> float:
     if remaining is None:
         return LONG_POLL_SECONDS
     return max(min(LONG_POLL_SECONDS, remaining - 1.0), 0.0)
+
+
+def task_poll_timeout(context: grpc.aio.ServicerContext) -> float:
+    """Like :func:`long_poll_timeout`, for task polls, which the reference requires a deadline on."""
+    remaining = context.time_remaining()
+    if remaining is None:
+        raise InvalidArgumentError("Context timeout is not set.")
+    if remaining < MIN_POLL_SECONDS:
+        raise FailedPreconditionError("Context timeout is too short.")
+    return long_poll_timeout(context)
 
 
 def started_attributes(request: Any) -> WorkflowExecutionStartedEventAttributes:
@@ -456,7 +468,7 @@ class WorkflowService(grpc_api.WorkflowServiceServicer):
         queue = request.task_queue
         require(queue.name, "TaskQueue")
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + long_poll_timeout(context)
+        deadline = loop.time() + task_poll_timeout(context)
         while (remaining := deadline - loop.time()) > 0:
             task = await self.matching.poll(namespace_id, queue.name, TaskType.WORKFLOW, request.identity, remaining)
             if task is None:
@@ -525,7 +537,7 @@ class WorkflowService(grpc_api.WorkflowServiceServicer):
         namespace_id = self._namespace_id(request.namespace)
         require(request.task_queue.name, "TaskQueue")
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + long_poll_timeout(context)
+        deadline = loop.time() + task_poll_timeout(context)
         while (remaining := deadline - loop.time()) > 0:
             task = await self.matching.poll(
                 namespace_id, request.task_queue.name, TaskType.ACTIVITY, request.identity, remaining

@@ -1,0 +1,1 @@
+"""Gnomon's benchmark: load drivers, workloads, server launch and measurement (see bench/run.py)."""
