@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 from google.protobuf.message import Message
 from temporalio.api.common.v1 import WorkflowExecution
@@ -38,7 +40,7 @@ from temporalio.api.history.v1 import (
 )
 
 from gnomon.server.errors import AlreadyExistsError, NotFoundError
-from gnomon.server.history.engine import HistoryEngine, RunContext
+from gnomon.server.history.engine import CrossRunWork, HistoryEngine, RunContext
 from gnomon.server.history.events import read_events
 from gnomon.server.history.lifecycle import (
     SignalInput,
@@ -48,6 +50,7 @@ from gnomon.server.history.lifecycle import (
     start_workflow,
     terminate,
 )
+from gnomon.server.history.mutable_state import ExternalRequestInfo, MutableState
 from gnomon.server.history.workflow_task import schedule_workflow_task
 from gnomon.server.protoutil import copy_fields
 
@@ -65,9 +68,9 @@ def reconcile(engine: HistoryEngine, ctx: RunContext) -> None:
             if not child.started_event_id:
                 engine.run_cross_run_work(ctx, f"child:{initiated_id}", _start_child_work(initiated_id))
         for initiated_id in ms.signals_out:
-            engine.run_cross_run_work(ctx, f"signal:{initiated_id}", _signal_work(initiated_id))
+            engine.run_cross_run_work(ctx, f"signal:{initiated_id}", _external_work(_SIGNAL, initiated_id))
         for initiated_id in ms.cancels_out:
-            engine.run_cross_run_work(ctx, f"cancel:{initiated_id}", _cancel_work(initiated_id))
+            engine.run_cross_run_work(ctx, f"cancel:{initiated_id}", _external_work(_CANCEL, initiated_id))
         return
     if ms.parent is not None and not ms.parent_notified:
         engine.run_cross_run_work(ctx, "notify-parent", _notify_parent)
@@ -100,7 +103,7 @@ async def recover(engine: HistoryEngine, ctx: RunContext) -> None:
 # -- children ------------------------------------------------------------------------------
 
 
-def _start_child_work(initiated_id: int):  # type: ignore[no-untyped-def]
+def _start_child_work(initiated_id: int) -> CrossRunWork:
     async def work(engine: HistoryEngine, ctx: RunContext) -> None:
         child = ctx.ms.children.get(initiated_id)
         if child is None or child.started_event_id:
@@ -265,95 +268,106 @@ async def _apply_parent_close_policy(engine: HistoryEngine, ctx: RunContext) -> 
 # -- signals and cancellations to other workflows -----------------------------------------
 
 
-def _signal_work(initiated_id: int):  # type: ignore[no-untyped-def]
+@dataclass(frozen=True)
+class _ExternalKind:
+    """What differs between signalling and cancelling another workflow."""
+
+    pending: Callable[[MutableState], dict[int, ExternalRequestInfo]]
+    initiated: Callable[[HistoryEvent], Message]
+    deliver: Callable[[HistoryEngine, RunContext, RunContext, ExternalRequestInfo, Message], Awaitable[None]]
+    delivered_event: Callable[[Message, int], Message]
+    failed_event: type[Message]
+    failed_cause: int
+
+
+async def _deliver_signal(
+    engine: HistoryEngine, ctx: RunContext, target: RunContext, request: ExternalRequestInfo, init: Message
+) -> None:
+    await signal_workflow(
+        engine,
+        target,
+        SignalInput(
+            name=init.signal_name,  # type: ignore[attr-defined]
+            input=init.input if init.HasField("input") else None,  # type: ignore[attr-defined]
+            identity="",
+            request_id=request.request_id,
+            header=init.header if init.HasField("header") else None,  # type: ignore[attr-defined]
+            external=WorkflowExecution(workflow_id=ctx.ms.workflow_id, run_id=ctx.ms.run_id),
+        ),
+    )
+
+
+async def _deliver_cancel(
+    engine: HistoryEngine, ctx: RunContext, target: RunContext, request: ExternalRequestInfo, init: Message
+) -> None:
+    await request_cancel(
+        engine,
+        target,
+        reason=init.reason,  # type: ignore[attr-defined]
+        identity=SERVER_IDENTITY,
+        request_id=request.request_id,
+        external_initiated_event_id=request.initiated_event_id,
+        external=WorkflowExecution(workflow_id=ctx.ms.workflow_id, run_id=ctx.ms.run_id),
+    )
+
+
+_SIGNAL = _ExternalKind(
+    pending=lambda ms: ms.signals_out,
+    initiated=lambda event: event.signal_external_workflow_execution_initiated_event_attributes,
+    deliver=_deliver_signal,
+    delivered_event=lambda init, initiated_id: ExternalWorkflowExecutionSignaledEventAttributes(
+        initiated_event_id=initiated_id,
+        namespace=init.namespace,  # type: ignore[attr-defined]
+        namespace_id=init.namespace_id,  # type: ignore[attr-defined]
+        workflow_execution=init.workflow_execution,  # type: ignore[attr-defined]
+        control=init.control,  # type: ignore[attr-defined]
+    ),
+    failed_event=SignalExternalWorkflowExecutionFailedEventAttributes,
+    failed_cause=SignalExternalWorkflowExecutionFailedCause.SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED_CAUSE_EXTERNAL_WORKFLOW_EXECUTION_NOT_FOUND,
+)
+_CANCEL = _ExternalKind(
+    pending=lambda ms: ms.cancels_out,
+    initiated=lambda event: event.request_cancel_external_workflow_execution_initiated_event_attributes,
+    deliver=_deliver_cancel,
+    delivered_event=lambda init, initiated_id: ExternalWorkflowExecutionCancelRequestedEventAttributes(
+        initiated_event_id=initiated_id,
+        namespace=init.namespace,  # type: ignore[attr-defined]
+        namespace_id=init.namespace_id,  # type: ignore[attr-defined]
+        workflow_execution=init.workflow_execution,  # type: ignore[attr-defined]
+    ),
+    failed_event=RequestCancelExternalWorkflowExecutionFailedEventAttributes,
+    failed_cause=CancelExternalWorkflowExecutionFailedCause.CANCEL_EXTERNAL_WORKFLOW_EXECUTION_FAILED_CAUSE_EXTERNAL_WORKFLOW_EXECUTION_NOT_FOUND,
+)
+
+
+def _external_work(kind: _ExternalKind, initiated_id: int) -> CrossRunWork:
+    """Deliver a signal or cancel request to another workflow, then record how it went."""
+
     async def work(engine: HistoryEngine, ctx: RunContext) -> None:
-        request = ctx.ms.signals_out.get(initiated_id)
+        request = kind.pending(ctx.ms).get(initiated_id)
         if request is None:
             return
-        init = request.initiated_event.signal_external_workflow_execution_initiated_event_attributes
-        target_exec = init.workflow_execution
+        init = kind.initiated(request.initiated_event)
+        target_exec = init.workflow_execution  # type: ignore[attr-defined]
         delivered = True
         try:
-            target = await engine.resolve(init.namespace_id, target_exec.workflow_id, target_exec.run_id)
-            await signal_workflow(
-                engine,
-                target,
-                SignalInput(
-                    name=init.signal_name,
-                    input=init.input if init.HasField("input") else None,
-                    identity="",
-                    request_id=request.request_id,
-                    header=init.header if init.HasField("header") else None,
-                    external=WorkflowExecution(workflow_id=ctx.ms.workflow_id, run_id=ctx.ms.run_id),
-                ),
-            )
+            target = await engine.resolve(init.namespace_id, target_exec.workflow_id, target_exec.run_id)  # type: ignore[attr-defined]
+            await kind.deliver(engine, ctx, target, request, init)
         except NotFoundError:
             delivered = False
         async with engine.transition(ctx) as tx:
-            if tx.ms.signals_out.pop(initiated_id, None) is None or not tx.ms.is_open:
+            if kind.pending(tx.ms).pop(initiated_id, None) is None or not tx.ms.is_open:
                 return
             if delivered:
-                attrs: Message = ExternalWorkflowExecutionSignaledEventAttributes(
-                    initiated_event_id=initiated_id,
-                    namespace=init.namespace,
-                    namespace_id=init.namespace_id,
-                    workflow_execution=target_exec,
-                    control=init.control,
-                )
+                attrs = kind.delivered_event(init, initiated_id)
             else:
-                attrs = SignalExternalWorkflowExecutionFailedEventAttributes(
-                    cause=SignalExternalWorkflowExecutionFailedCause.SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED_CAUSE_EXTERNAL_WORKFLOW_EXECUTION_NOT_FOUND,
-                    namespace=init.namespace,
-                    namespace_id=init.namespace_id,
+                attrs = kind.failed_event(
+                    cause=kind.failed_cause,  # type: ignore[call-arg]
+                    namespace=init.namespace,  # type: ignore[attr-defined]
+                    namespace_id=init.namespace_id,  # type: ignore[attr-defined]
                     workflow_execution=target_exec,
                     initiated_event_id=initiated_id,
-                    control=init.control,
-                )
-            tx.ms.add_or_buffer_event(attrs)
-            schedule_workflow_task(engine, tx.ms)
-
-    return work
-
-
-def _cancel_work(initiated_id: int):  # type: ignore[no-untyped-def]
-    async def work(engine: HistoryEngine, ctx: RunContext) -> None:
-        request = ctx.ms.cancels_out.get(initiated_id)
-        if request is None:
-            return
-        init = request.initiated_event.request_cancel_external_workflow_execution_initiated_event_attributes
-        target_exec = init.workflow_execution
-        delivered = True
-        try:
-            target = await engine.resolve(init.namespace_id, target_exec.workflow_id, target_exec.run_id)
-            await request_cancel(
-                engine,
-                target,
-                reason=init.reason,
-                identity=SERVER_IDENTITY,
-                request_id=request.request_id,
-                external_initiated_event_id=initiated_id,
-                external=WorkflowExecution(workflow_id=ctx.ms.workflow_id, run_id=ctx.ms.run_id),
-            )
-        except NotFoundError:
-            delivered = False
-        async with engine.transition(ctx) as tx:
-            if tx.ms.cancels_out.pop(initiated_id, None) is None or not tx.ms.is_open:
-                return
-            if delivered:
-                attrs: Message = ExternalWorkflowExecutionCancelRequestedEventAttributes(
-                    initiated_event_id=initiated_id,
-                    namespace=init.namespace,
-                    namespace_id=init.namespace_id,
-                    workflow_execution=target_exec,
-                )
-            else:
-                attrs = RequestCancelExternalWorkflowExecutionFailedEventAttributes(
-                    cause=CancelExternalWorkflowExecutionFailedCause.CANCEL_EXTERNAL_WORKFLOW_EXECUTION_FAILED_CAUSE_EXTERNAL_WORKFLOW_EXECUTION_NOT_FOUND,
-                    namespace=init.namespace,
-                    namespace_id=init.namespace_id,
-                    workflow_execution=target_exec,
-                    initiated_event_id=initiated_id,
-                    control=init.control,
+                    control=init.control,  # type: ignore[attr-defined]
                 )
             tx.ms.add_or_buffer_event(attrs)
             schedule_workflow_task(engine, tx.ms)
