@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -188,8 +189,26 @@ def _decode_payload(value: dict[str, Json]) -> dict[str, Json]:
     out = dict(value)
     out["metadata"] = {key: _b64_text(item) for key, item in value["metadata"].items()}
     if "data" in value:
-        out["data"] = _b64_text(value["data"])
+        out["data"] = _without_marker_times(_b64_text(value["data"]))
     return out
+
+
+# A local activity's marker payload carries the worker's wall-clock times of the attempt.
+_MARKER_TIME_KEYS = ("complete_time", "original_schedule_time")
+
+
+def _without_marker_times(text: str) -> str:
+    """The payload text with a local activity marker's wall-clock times replaced by a placeholder."""
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return text
+    if not isinstance(data, dict) or not any(key in data for key in _MARKER_TIME_KEYS):
+        return text
+    for key in _MARKER_TIME_KEYS:
+        if data.get(key) is not None:
+            data[key] = TIMESTAMP
+    return json.dumps(data, sort_keys=True)
 
 
 def _b64_text(value: str) -> str:
