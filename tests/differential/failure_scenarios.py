@@ -689,9 +689,4 @@ FAILURE_SCENARIOS: Sequence[Scenario] = (
 
 
 #: Scenario name -> how Gnomon's histories differ today (xfail on Gnomon only, strict).
-GNOMON_KNOWN_DIFFERENCES: dict[str, str] = {
-    "workflow_task_sticky_schedule_to_start_timeout": (
-        "no sticky schedule-to-start timeout: with the sticky worker gone the task goes straight to the normal"
-        " queue, so no WorkflowTaskTimedOut(SCHEDULE_TO_START) is ever recorded (the driver times out)"
-    ),
-}
+GNOMON_KNOWN_DIFFERENCES: dict[str, str] = {}

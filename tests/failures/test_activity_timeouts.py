@@ -19,7 +19,6 @@ from tests.failures.helpers import (
     assert_types,
     failure_worker,
     gap,
-    gnomon_xfail,
     pending_activity,
 )
 from tests.failures.workflows import ActivityCall, ActivityWorkflow, Retry
@@ -129,10 +128,6 @@ async def test_schedule_to_close_timeout(client: Client, task_queue: str, activi
     assert gap(timed_out, scheduled) >= seconds(0.95)
 
 
-@gnomon_xfail(
-    "ActivityTaskStarted.event_time is when the attempt ended (written at the close, microseconds before the"
-    " ActivityTaskTimedOut); the reference records when the attempt started"
-)
 async def test_start_to_close_timeout_without_time_for_a_retry(
     client: Client, task_queue: str, activities: FailureActivities
 ) -> None:

@@ -28,7 +28,7 @@ from tests.e2e.helpers import (
     wait_for_event,
 )
 from tests.failures.activities import FailureActivities
-from tests.failures.helpers import assert_types, closed_history, failure_worker, gnomon_xfail, pending_activity
+from tests.failures.helpers import assert_types, closed_history, failure_worker, pending_activity
 from tests.failures.workflows import ActivityCall, CancelActivityWorkflow, Retry, WaitWorkflow
 
 E = EventType
@@ -314,10 +314,6 @@ async def test_repeated_cancellation_requests_record_one_event(client: Client, t
     await handle.terminate(reason="cleanup")
 
 
-@gnomon_xfail(
-    "RequestCancelWorkflowExecution on a closed run fails with NOT_FOUND 'workflow execution already completed';"
-    " the reference answers OK and records nothing"
-)
 async def test_cancelling_a_closed_workflow_is_accepted_but_terminating_it_is_not_found(
     client: Client, task_queue: str
 ) -> None:

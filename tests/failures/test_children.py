@@ -26,7 +26,7 @@ from tests.e2e.helpers import (
     wait_for,
     wait_for_event,
 )
-from tests.failures.helpers import closed_history, failure_worker, gnomon_xfail, terminate_quietly
+from tests.failures.helpers import closed_history, failure_worker, terminate_quietly
 from tests.failures.workflows import (
     CancelExternalWorkflow,
     ChildSpec,
@@ -282,20 +282,7 @@ async def test_signal_external_workflow_with_a_wrong_run_id(client: Client, task
             await terminate_quietly(handle)
 
 
-@pytest.mark.parametrize(
-    "target_state",
-    [
-        "missing",
-        pytest.param(
-            "closed",
-            marks=gnomon_xfail(
-                "cancelling a closed external workflow records RequestCancelExternalWorkflowExecutionFailed"
-                " (EXTERNAL_WORKFLOW_EXECUTION_NOT_FOUND); the reference records"
-                " ExternalWorkflowExecutionCancelRequested"
-            ),
-        ),
-    ],
-)
+@pytest.mark.parametrize("target_state", ["missing", "closed"])
 async def test_cancel_external_workflow_that_is_missing_or_closed(
     client: Client, task_queue: str, target_state: str
 ) -> None:

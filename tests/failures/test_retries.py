@@ -208,10 +208,6 @@ async def test_describe_shows_the_pending_retry(client: Client, task_queue: str,
     assert len(activities.attempts) == 1
 
 
-@gnomon_xfail(
-    "ActivityTaskStarted.event_time is when the attempt ended (the event is written at the close); the reference"
-    " records when the attempt started"
-)
 async def test_started_event_records_when_the_last_attempt_started(
     client: Client, task_queue: str, activities: FailureActivities
 ) -> None:

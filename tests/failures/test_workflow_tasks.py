@@ -23,7 +23,7 @@ from tests.e2e.helpers import (
     wait_for,
     wait_for_event,
 )
-from tests.failures.helpers import assert_types, failure_worker, gnomon_xfail, terminate_quietly
+from tests.failures.helpers import assert_types, failure_worker, terminate_quietly
 from tests.failures.workflows import (
     FailFirstTasksWorkflow,
     FailUntilAttemptWorkflow,
@@ -155,11 +155,6 @@ async def test_start_to_close_timeout_and_growing_attempts(client: Client, task_
     assert events[5].workflow_task_started_event_attributes.identity == client.identity
 
 
-@gnomon_xfail(
-    "once the sticky worker stops polling, the next workflow task goes straight to the normal queue; the reference"
-    " schedules it on the sticky queue, records WorkflowTaskTimedOut(SCHEDULE_TO_START) after the worker's"
-    " sticky_queue_schedule_to_start_timeout and then reschedules it on the normal queue"
-)
 async def test_sticky_schedule_to_start_timeout_moves_the_task_to_the_normal_queue(
     client: Client, task_queue: str
 ) -> None:

@@ -155,7 +155,6 @@ def _time_out(engine: HistoryEngine, tx: Transition, info: ActivityInfo, timeout
         ActivityTaskTimedOutEventAttributes(
             failure=failure, scheduled_event_id=info.scheduled_event_id, retry_state=state
         ),  # type: ignore[arg-type]
-        last_failure=failure,
     )
 
 
@@ -169,6 +168,9 @@ def _retry(engine: HistoryEngine, ms: MutableState, info: ActivityInfo, failure:
         return state
     info.attempt += 1
     info.scheduled_time = now + delay
+    info.retry_interval = delay
+    info.last_attempt_complete_time = now
+    info.last_worker_identity = info.started_identity or info.last_worker_identity
     info.started_time = 0.0
     info.started_identity = ""
     info.request_id = ""
@@ -183,8 +185,6 @@ def _finish(
     ms: MutableState,
     info: ActivityInfo,
     close_attrs: Message,
-    *,
-    last_failure: Failure | None = None,
 ) -> None:
     """Write the started event (if it ran) and the outcome; the workflow gets a new task."""
     started_event_id = 0
@@ -195,8 +195,9 @@ def _finish(
                 identity=info.started_identity,
                 request_id=info.request_id,
                 attempt=info.attempt,
-                last_failure=info.last_failure if last_failure is None or info.last_failure else None,
-            )
+                last_failure=info.last_failure,
+            ),
+            now=info.started_time,  # the event tells when the last attempt started
         )
         if info.last_failure is None:
             started.activity_task_started_event_attributes.ClearField("last_failure")
@@ -342,7 +343,6 @@ async def fail(
                 identity=identity,
                 retry_state=state,  # type: ignore[arg-type]
             ),
-            last_failure=failure,
         )
 
 

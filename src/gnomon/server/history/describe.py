@@ -15,7 +15,7 @@ from temporalio.api.workflow.v1 import (
 from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionResponse
 
 from gnomon.server.history.mutable_state import MutableState
-from gnomon.server.protoutil import timestamp
+from gnomon.server.protoutil import duration, timestamp
 
 
 def execution_info(ms: MutableState) -> WorkflowExecutionInfo:
@@ -72,8 +72,13 @@ def describe(ms: MutableState) -> DescribeWorkflowExecutionResponse:
             attempt=a.attempt,
             maximum_attempts=scheduled.retry_policy.maximum_attempts,
             scheduled_time=timestamp(a.scheduled_time),
-            last_worker_identity=a.started_identity,
+            last_worker_identity=a.started_identity or a.last_worker_identity,
         )
+        if a.last_attempt_complete_time:
+            pending.last_attempt_complete_time.CopyFrom(timestamp(a.last_attempt_complete_time))
+        if not a.started and a.attempt > 1:
+            pending.next_attempt_schedule_time.CopyFrom(timestamp(a.scheduled_time))
+            pending.current_retry_interval.CopyFrom(duration(a.retry_interval))
         if a.heartbeat_details is not None:
             pending.heartbeat_details.CopyFrom(a.heartbeat_details)
         if a.last_heartbeat_time:

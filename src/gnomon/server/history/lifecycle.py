@@ -255,10 +255,9 @@ async def request_cancel(
 ) -> None:
     async with engine.transition(ctx) as tx:
         ms = tx.ms
-        if not ms.is_open:
-            raise NotFoundError(COMPLETED_RUN)
-        if ms.cancel_requested:
-            return  # asking again changes nothing
+        if not ms.is_open or ms.cancel_requested:
+            # As on the reference: asking a closed run, or asking again, succeeds and changes nothing.
+            return
         attrs = WorkflowExecutionCancelRequestedEventAttributes(
             cause=reason, identity=identity, external_initiated_event_id=external_initiated_event_id
         )

@@ -76,6 +76,10 @@ class ActivityInfo:
     heartbeat_details: Payloads | None = None
     last_heartbeat_time: float = 0.0
     last_failure: Failure | None = None
+    # What DescribeWorkflowExecution shows of the previous attempt and the wait before the next.
+    last_worker_identity: str = ""
+    last_attempt_complete_time: float = 0.0
+    retry_interval: float = 0.0
 
     @property
     def started(self) -> bool:
@@ -216,7 +220,7 @@ class MutableState:
         self.history_size_bytes += event.ByteSize()
         self.pending_events.append(event)
 
-    def add_or_buffer_event(self, attributes: Message) -> HistoryEvent:
+    def add_or_buffer_event(self, attributes: Message, *, now: float | None = None) -> HistoryEvent:
         """Append the event, or buffer it while a workflow task is in flight.
 
         A worker running a workflow task has been given history up to its started event;
@@ -226,10 +230,10 @@ class MutableState:
         wft = self.workflow_task
         # A scheduled transient attempt owns the next event ids too (see workflow_task.py).
         if wft is not None and (wft.started or wft.transient):
-            event = self.new_event(attributes)
+            event = self.new_event(attributes, now=now)
             self.buffered_events.append(event)
             return event
-        return self.add_event(attributes)
+        return self.add_event(attributes, now=now)
 
     def flush_buffered_events(self) -> list[HistoryEvent]:
         """Write the buffered events, completions last, fixing the ids they refer to."""

@@ -11,7 +11,6 @@ from gnomon.server.matching.task_queue import PollerInfo, TaskQueue
 # A sticky queue whose worker has not polled for this long is considered gone, so a
 # workflow task is sent to the normal queue instead (Temporal's "sticky worker unavailable").
 STICKY_POLLER_LIVENESS_SECONDS = 10.0
-MAX_REMEMBERED_SHUTDOWNS = 10_000
 
 
 class TaskType(enum.IntEnum):
@@ -45,8 +44,6 @@ class MatchingService:
 
     def __init__(self) -> None:
         self._queues: dict[QueueKey, TaskQueue[TaskRef]] = {}
-        # Sticky queues whose worker called ShutdownWorker: never sent to again.
-        self._shut_down: set[tuple[str, str]] = set()
 
     def queue(self, namespace_id: str, name: str, task_type: TaskType) -> TaskQueue[TaskRef]:
         key = (namespace_id, name, task_type)
@@ -69,14 +66,13 @@ class MatchingService:
     def sticky_worker_alive(self, namespace_id: str, name: str, *, seen_only: bool = False) -> bool:
         """Whether a workflow task sent to this sticky queue may find its worker.
 
-        A queue that has pollers, or had one recently, is alive; one whose worker shut down,
-        or stopped polling a while ago, is not. A queue this server has not heard of yet
-        (e.g. just after a restart) gets the benefit of the doubt, as on the reference: the
-        task waits there until the sticky schedule-to-start timeout. ``seen_only`` refuses
-        that doubt (a query has no timeout to fall back on).
+        A queue that has pollers, or had one recently, is alive; one whose worker stopped
+        polling a while ago is not. A queue this server does not know (never seen since the
+        start, or unloaded by ShutdownWorker) gets the benefit of the doubt, as on the
+        reference: the task waits there until the sticky schedule-to-start timeout moves it
+        to the normal queue. ``seen_only`` refuses that doubt (a query has no timeout to fall
+        back on).
         """
-        if (namespace_id, name) in self._shut_down:
-            return False
         found = self._queues.get((namespace_id, name, TaskType.WORKFLOW))
         if found is None or not found.last_poll_time:
             return not seen_only and found is None
@@ -84,9 +80,6 @@ class MatchingService:
 
     def unload_sticky(self, namespace_id: str, name: str) -> list[TaskRef]:
         """Forget a sticky queue whose worker shut down; return the tasks it held."""
-        if len(self._shut_down) >= MAX_REMEMBERED_SHUTDOWNS:
-            self._shut_down.clear()  # a bounded memory; forgetting only costs a sticky timeout
-        self._shut_down.add((namespace_id, name))
         found = self._queues.pop((namespace_id, name, TaskType.WORKFLOW), None)
         return found.drain() if found is not None else []
 
