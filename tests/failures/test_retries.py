@@ -17,7 +17,6 @@ from tests.failures.helpers import (
     assert_types,
     failure_worker,
     gap,
-    gnomon_xfail,
     pending_activity,
     terminate_quietly,
 )
@@ -172,10 +171,6 @@ async def test_attempt_last_failure_and_heartbeat_details_reach_the_next_attempt
     assert decode_all(client, started.last_failure.application_failure_info.details) == ["detail-2"]
 
 
-@gnomon_xfail(
-    "PendingActivityInfo of an activity waiting for its next attempt lacks last_heartbeat_time, last_worker_identity,"
-    " last_attempt_complete_time, next_attempt_schedule_time, current_retry_interval and activity_options"
-)
 async def test_describe_shows_the_pending_retry(client: Client, task_queue: str, activities: FailureActivities) -> None:
     wid = unique_id("describe-retry")
     # A long retry interval keeps the activity waiting for attempt 2 while we look at it.

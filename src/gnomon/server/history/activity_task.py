@@ -66,7 +66,7 @@ def reconcile(engine: HistoryEngine, ctx: RunContext) -> None:
             if info.start_to_close:
                 arm("activity_start_to_close", info.started_time + info.start_to_close)
             if info.heartbeat_timeout:
-                arm("activity_heartbeat", (info.last_heartbeat_time or info.started_time) + info.heartbeat_timeout)
+                arm("activity_heartbeat", max(info.last_heartbeat_time, info.started_time) + info.heartbeat_timeout)
             continue
         if info.scheduled_time > now:
             arm("activity_retry", info.scheduled_time)  # backoff before the next attempt
@@ -102,7 +102,7 @@ def _timeout_handler(timeout_type: int, needs_started: bool | None) -> DeadlineH
             if info is None or (needs_started is not None and info.started != needs_started):
                 return
             if timeout_type == TimeoutType.TIMEOUT_TYPE_HEARTBEAT:
-                due = (info.last_heartbeat_time or info.started_time) + info.heartbeat_timeout
+                due = max(info.last_heartbeat_time, info.started_time) + info.heartbeat_timeout
                 if due > engine.now() + 0.001:
                     return  # a heartbeat arrived since: a later deadline is armed
             _time_out(engine, tx, info, timeout_type)
@@ -175,7 +175,6 @@ def _retry(engine: HistoryEngine, ms: MutableState, info: ActivityInfo, failure:
     info.started_identity = ""
     info.request_id = ""
     info.last_failure = failure
-    info.last_heartbeat_time = 0.0
     del ms
     return state
 

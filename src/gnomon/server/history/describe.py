@@ -15,7 +15,7 @@ from temporalio.api.workflow.v1 import (
 from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionResponse
 
 from gnomon.server.history.mutable_state import MutableState
-from gnomon.server.protoutil import duration, timestamp
+from gnomon.server.protoutil import copy_fields, duration, timestamp
 
 
 def execution_info(ms: MutableState) -> WorkflowExecutionInfo:
@@ -74,6 +74,12 @@ def describe(ms: MutableState) -> DescribeWorkflowExecutionResponse:
             scheduled_time=timestamp(a.scheduled_time),
             last_worker_identity=a.started_identity or a.last_worker_identity,
         )
+        options = pending.activity_options
+        options.task_queue.CopyFrom(scheduled.task_queue)
+        copy_fields(
+            options, scheduled, "schedule_to_close_timeout", "schedule_to_start_timeout", "start_to_close_timeout",
+            "heartbeat_timeout", "retry_policy", "priority",
+        )  # fmt: skip
         if a.last_attempt_complete_time:
             pending.last_attempt_complete_time.CopyFrom(timestamp(a.last_attempt_complete_time))
         if not a.started and a.attempt > 1:
