@@ -158,7 +158,6 @@ async def test_workflow_start_then_describe(cli: TemporalCli) -> None:
     assert base64.b64decode(payload["data"]) == b'"hello"'
 
 
-@gnomon_gap("DescribeWorkflowExecution has no workflow_extended_info (original_start_time, request_id_infos...)")
 async def test_workflow_describe_extended_info(cli: TemporalCli) -> None:
     wid = unique("cli-ext")
     await start(cli, "IdleWorkflow", unique("cli-idle-tq"), wid)
@@ -615,7 +614,6 @@ async def test_search_attribute_remove_unknown(cli: TemporalCli) -> None:
     assert "Search attributes have been removed" in result.stdout
 
 
-@gnomon_gap("the BuildIds search attribute is not set when an unversioned worker completes a workflow task")
 async def test_build_ids_search_attribute(cli: TemporalCli, worker_queue: str) -> None:
     wid = unique("cli-buildids")
     await cli.run("workflow", "execute", "--type", "CliEcho", "--task-queue", worker_queue, "--workflow-id", wid,

@@ -202,6 +202,10 @@ def _record_reset_point(
     build_id = request.deployment_options.build_id or request.worker_version_stamp.build_id or request.binary_checksum
     if not build_id:
         return
+    for value in ("unversioned", f"unversioned:{build_id}"):
+        if value not in ms.build_ids:
+            ms.build_ids.append(value)
+            ms.visibility_changed = True
     points = ms.auto_reset_points.points
     if any(p.build_id == build_id for p in points):
         return

@@ -10,6 +10,7 @@ from temporalio.api.workflow.v1 import (
     PendingChildExecutionInfo,
     PendingWorkflowTaskInfo,
     WorkflowExecutionConfig,
+    WorkflowExecutionExtendedInfo,
     WorkflowExecutionInfo,
 )
 from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionResponse
@@ -28,7 +29,7 @@ def execution_info(ms: MutableState) -> WorkflowExecutionInfo:
         history_length=ms.next_event_id - 1,
         execution_time=timestamp(ms.execution_time),
         memo=ms.memo,
-        search_attributes=ms.search_attributes,
+        search_attributes=ms.visible_search_attributes(),
         task_queue=ms.task_queue,
         history_size_bytes=ms.history_size_bytes,
         first_run_id=ms.started.first_execution_run_id,
@@ -48,8 +49,20 @@ def execution_info(ms: MutableState) -> WorkflowExecutionInfo:
     return info
 
 
+def _extended_info(ms: MutableState) -> WorkflowExecutionExtendedInfo:
+    info = WorkflowExecutionExtendedInfo(
+        original_start_time=timestamp(ms.start_time), cancel_requested=ms.cancel_requested
+    )
+    if ms.execution_expiration_time:
+        info.execution_expiration_time.CopyFrom(timestamp(ms.execution_expiration_time))
+    if ms.run_expiration_time:
+        info.run_expiration_time.CopyFrom(timestamp(ms.run_expiration_time))
+    return info
+
+
 def describe(ms: MutableState) -> DescribeWorkflowExecutionResponse:
     response = DescribeWorkflowExecutionResponse(
+        workflow_extended_info=_extended_info(ms),
         execution_config=WorkflowExecutionConfig(
             task_queue=TaskQueue(name=ms.task_queue, kind=TaskQueueKind.TASK_QUEUE_KIND_NORMAL),
             workflow_execution_timeout=ms.started.workflow_execution_timeout,

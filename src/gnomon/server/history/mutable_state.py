@@ -8,6 +8,7 @@ transition appended are kept in ``pending_events`` until the commit takes them.
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from dataclasses import dataclass, field
@@ -185,6 +186,8 @@ class MutableState:
     # Where a reset could restart this run: the first task completed by each worker build.
     auto_reset_points: ResetPoints = field(default_factory=ResetPoints)
     updates: dict[str, UpdateRecord] = field(default_factory=dict)
+    # The BuildIds search attribute: builds of the workers that completed its tasks.
+    build_ids: list[str] = field(default_factory=list)
     # Events appended since the last commit; never serialized.
     pending_events: list[HistoryEvent] = field(default_factory=list, metadata={"transient": True})
     # Whether this transition changed what list queries show (start, close, upserts).
@@ -193,6 +196,18 @@ class MutableState:
     @property
     def is_open(self) -> bool:
         return self.status == RUNNING
+
+    def visible_search_attributes(self) -> SearchAttributes:
+        """The search attributes lists and describe show: the workflow's own, plus BuildIds."""
+        if not self.build_ids:
+            return self.search_attributes
+        shown = SearchAttributes()
+        shown.CopyFrom(self.search_attributes)
+        value = shown.indexed_fields["BuildIds"]
+        value.metadata["encoding"] = b"json/plain"
+        value.metadata["type"] = b"KeywordList"
+        value.data = json.dumps(self.build_ids).encode()
+        return shown
 
     @property
     def workflow_task_in_flight(self) -> bool:

@@ -41,7 +41,8 @@ def visibility_record(ms: MutableState, custom_types: Mapping[str, int]) -> Visi
     close_micros = to_micros_float(ms.close_time) if ms.close_time is not None else None
     search_rows: list[tuple[str, Any]] = []
     division = None
-    for name, payload in ms.search_attributes.indexed_fields.items():
+    shown = ms.visible_search_attributes()
+    for name, payload in shown.indexed_fields.items():
         value = decode_payload(payload)
         if name == DIVISION:
             division = value if isinstance(value, str) else None
@@ -73,7 +74,7 @@ def visibility_record(ms: MutableState, custom_types: Mapping[str, int]) -> Visi
         "root_run_id": root.run_id if root else ms.run_id,
         "namespace_division": division,
         "memo": ms.memo.SerializeToString(),
-        "search_attributes": ms.search_attributes.SerializeToString(),
+        "search_attributes": shown.SerializeToString(),
     }
     return VisibilityRecord(columns=columns, search_rows=search_rows)
 
