@@ -307,7 +307,6 @@ async def test_workflow_terminate(cli: TemporalCli) -> None:
     assert "workflow execution already completed" in again.stderr
 
 
-@gnomon_gap("StartBatchOperation is not implemented (terminate/cancel/signal/delete with --query use it)")
 async def test_workflow_terminate_by_query(cli: TemporalCli) -> None:
     queue = unique("cli-batch-tq")
     ids = [unique("cli-batch") for _ in range(2)]

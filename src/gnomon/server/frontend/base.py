@@ -13,6 +13,7 @@ from temporalio.api.enums.v1 import (
 from temporalio.api.history.v1 import WorkflowExecutionStartedEventAttributes
 from temporalio.api.taskqueue.v1 import TaskQueue
 
+from gnomon.server.batch import BatchOperations
 from gnomon.server.errors import FailedPreconditionError, InvalidArgumentError
 from gnomon.server.frontend.validation import non_negative, require
 from gnomon.server.frontend.validation import run_id as valid_run_id
@@ -81,6 +82,7 @@ class FrontendBase:
         self.namespaces = namespaces
         self.search_attributes = search_attributes
         self.visibility = visibility
+        self.batches = BatchOperations(history.engine, visibility)
         self.history = history
         self.engine: HistoryEngine = history.engine
         self.matching = matching

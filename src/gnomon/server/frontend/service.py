@@ -12,13 +12,16 @@ from typing import Any
 import grpc
 from temporalio.api.workflowservice.v1 import service_pb2_grpc as grpc_api
 
+from gnomon.server.frontend.batch_rpcs import BatchRpcs
 from gnomon.server.frontend.namespace_rpcs import NamespaceRpcs
 from gnomon.server.frontend.task_rpcs import TaskRpcs
 from gnomon.server.frontend.visibility_rpcs import VisibilityRpcs
 from gnomon.server.frontend.workflow_rpcs import WorkflowRpcs
 
 
-class WorkflowService(NamespaceRpcs, WorkflowRpcs, TaskRpcs, VisibilityRpcs, grpc_api.WorkflowServiceServicer):
+class WorkflowService(
+    NamespaceRpcs, WorkflowRpcs, TaskRpcs, VisibilityRpcs, BatchRpcs, grpc_api.WorkflowServiceServicer
+):
     """Temporal's ``temporal.api.workflowservice.v1.WorkflowService``."""
 
 
