@@ -115,7 +115,7 @@ class BatchOperations:
             raise NotFoundError(f"Batch operation {job_id} not found.")
         return job.describe()
 
-    def list(self, namespace_id: str) -> list[BatchOperationInfo]:
+    def list_jobs(self, namespace_id: str) -> list[BatchOperationInfo]:
         jobs = [j for (ns, _), j in self._jobs.items() if ns == namespace_id]
         return [j.info() for j in sorted(jobs, key=lambda j: -j.start_time)]
 

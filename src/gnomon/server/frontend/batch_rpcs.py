@@ -36,4 +36,4 @@ class BatchRpcs(FrontendBase):
     async def ListBatchOperations(
         self, request: api.ListBatchOperationsRequest, context: Any
     ) -> api.ListBatchOperationsResponse:
-        return api.ListBatchOperationsResponse(operation_info=self.batches.list(self._namespace_id(request.namespace)))
+        return api.ListBatchOperationsResponse(operation_info=self.batches.list_jobs(self._namespace_id(request.namespace)))
