@@ -144,13 +144,13 @@ class BatchOperations:
 
             return BatchOperationType.BATCH_OPERATION_TYPE_CANCEL, cancel
         if request.HasField("signal_operation"):
-            op = request.signal_operation
+            batch_signal = request.signal_operation
             signal = lifecycle.SignalInput(
-                name=op.signal,
-                input=op.input if op.HasField("input") else None,
-                identity=op.identity,
+                name=batch_signal.signal,
+                input=batch_signal.input if batch_signal.HasField("input") else None,
+                identity=batch_signal.identity,
                 request_id="",
-                header=op.header if op.HasField("header") else None,
+                header=batch_signal.header if batch_signal.HasField("header") else None,
             )
 
             async def send(ctx: RunContext) -> None:
