@@ -12,6 +12,7 @@ import dataclasses
 import json
 import types
 import typing
+from collections.abc import Callable
 from functools import cache
 from typing import Any, TypeVar
 
@@ -31,17 +32,50 @@ def loads(cls: type[T], data: bytes) -> T:
 
 
 def _encode(value: Any) -> Any:
-    if isinstance(value, Message):
-        return base64.b64encode(value.SerializeToString()).decode()
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _encode(getattr(value, f.name)) for f in _fields(type(value))}
-    if isinstance(value, dict):
-        return {str(k): _encode(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_encode(v) for v in value]
-    if isinstance(value, bytes):
-        return base64.b64encode(value).decode()
+    # Dispatch on the exact type, with one encoder built per type: this runs at every
+    # commit over the whole mutable state, so it avoids repeating isinstance chains.
+    encoder = _ENCODERS.get(type(value))
+    if encoder is None:
+        encoder = _ENCODERS[type(value)] = _encoder_for(type(value))
+    return encoder(value)
+
+
+def _identity(value: Any) -> Any:
     return value
+
+
+def _encode_message(value: Message) -> str:
+    return base64.b64encode(value.SerializeToString()).decode()
+
+
+def _encode_bytes(value: bytes) -> str:
+    return base64.b64encode(value).decode()
+
+
+def _encode_dict(value: dict[Any, Any]) -> dict[str, Any]:
+    return {str(k): _encode(v) for k, v in value.items()}
+
+
+def _encode_list(value: list[Any]) -> list[Any]:
+    return [_encode(v) for v in value]
+
+
+def _encoder_for(cls: type) -> Callable[[Any], Any]:
+    if issubclass(cls, Message):
+        return _encode_message
+    if dataclasses.is_dataclass(cls):
+        names = tuple(f.name for f in _fields(cls))
+        return lambda value: {name: _encode(getattr(value, name)) for name in names}
+    if issubclass(cls, dict):
+        return _encode_dict
+    if issubclass(cls, list):
+        return _encode_list
+    if issubclass(cls, bytes):
+        return _encode_bytes
+    return _identity
+
+
+_ENCODERS: dict[type, Callable[[Any], Any]] = {}
 
 
 @cache
