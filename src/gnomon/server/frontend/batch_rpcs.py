@@ -36,4 +36,5 @@ class BatchRpcs(FrontendBase):
     async def ListBatchOperations(
         self, request: api.ListBatchOperationsRequest, context: Any
     ) -> api.ListBatchOperationsResponse:
-        return api.ListBatchOperationsResponse(operation_info=self.batches.list_jobs(self._namespace_id(request.namespace)))
+        jobs = self.batches.list_jobs(self._namespace_id(request.namespace))
+        return api.ListBatchOperationsResponse(operation_info=jobs)

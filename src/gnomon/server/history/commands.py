@@ -10,9 +10,27 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from google.protobuf.message import Message
-from temporalio.api.command.v1 import Command
+from temporalio.api.command.v1 import (
+    CancelTimerCommandAttributes,
+    CancelWorkflowExecutionCommandAttributes,
+    Command,
+    CompleteWorkflowExecutionCommandAttributes,
+    ContinueAsNewWorkflowExecutionCommandAttributes,
+    FailWorkflowExecutionCommandAttributes,
+    ModifyWorkflowPropertiesCommandAttributes,
+    ProtocolMessageCommandAttributes,
+    RecordMarkerCommandAttributes,
+    RequestCancelActivityTaskCommandAttributes,
+    RequestCancelExternalWorkflowExecutionCommandAttributes,
+    ScheduleActivityTaskCommandAttributes,
+    SignalExternalWorkflowExecutionCommandAttributes,
+    StartChildWorkflowExecutionCommandAttributes,
+    StartTimerCommandAttributes,
+    UpsertWorkflowSearchAttributesCommandAttributes,
+)
 from temporalio.api.common.v1 import Payload, Payloads, WorkflowExecution
 from temporalio.api.enums.v1 import (
     CommandType,
@@ -88,8 +106,10 @@ class CommandContext:
 
 @dataclass(frozen=True)
 class Handler:
-    validate: Callable[[CommandContext, Message], None]
-    apply: Callable[[CommandContext, Message], None]
+    """How one command type is checked and applied (each takes its own attributes type)."""
+
+    validate: Callable[[CommandContext, Any], None]
+    apply: Callable[[CommandContext, Any], None]
 
 
 def attributes_of(command: Command) -> Message:
@@ -126,14 +146,14 @@ def apply_commands(cc: CommandContext, commands: list[Command]) -> None:
 # -- activities ------------------------------------------------------------------------------
 
 
-def _activity_timeouts(ms: MutableState, a: Message) -> tuple[float, float, float, float]:
+def _activity_timeouts(ms: MutableState, a: ScheduleActivityTaskCommandAttributes) -> tuple[float, float, float, float]:
     """schedule-to-close, schedule-to-start, start-to-close, heartbeat, as Temporal derives them."""
     run_timeout = seconds(ms.started.workflow_run_timeout)
     s2c, s2s, st2c, hb = (
-        seconds(a.schedule_to_close_timeout),  # type: ignore[attr-defined]
-        seconds(a.schedule_to_start_timeout),  # type: ignore[attr-defined]
-        seconds(a.start_to_close_timeout),  # type: ignore[attr-defined]
-        seconds(a.heartbeat_timeout),  # type: ignore[attr-defined]
+        seconds(a.schedule_to_close_timeout),
+        seconds(a.schedule_to_start_timeout),
+        seconds(a.start_to_close_timeout),
+        seconds(a.heartbeat_timeout),
     )
     if run_timeout:
         s2c = min(s2c, run_timeout) if s2c else run_timeout
@@ -154,34 +174,34 @@ def _activity_timeouts(ms: MutableState, a: Message) -> tuple[float, float, floa
     return s2c, s2s, st2c, hb
 
 
-def _validate_schedule_activity(cc: CommandContext, a: Message) -> None:
+def _validate_schedule_activity(cc: CommandContext, a: ScheduleActivityTaskCommandAttributes) -> None:
     bad = Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_SCHEDULE_ACTIVITY_ATTRIBUTES
-    if not a.activity_id:  # type: ignore[attr-defined]
+    if not a.activity_id:
         raise CommandError(bad, "ActivityId is not set on ScheduleActivityTaskCommand.")
-    if not a.activity_type.name:  # type: ignore[attr-defined]
+    if not a.activity_type.name:
         raise CommandError(bad, "ActivityType is not set on ScheduleActivityTaskCommand.")
-    activity_id = a.activity_id  # type: ignore[attr-defined]
+    activity_id = a.activity_id
     if activity_id in cc.activity_ids or any(i.activity_id == activity_id for i in cc.ms.activities.values()):
         raise CommandError(bad, f"Activity ID {activity_id!r} is already in use by a pending activity.")
     cc.activity_ids.add(activity_id)
     _activity_timeouts(cc.ms, a)
 
 
-def _apply_schedule_activity(cc: CommandContext, a: Message) -> None:
+def _apply_schedule_activity(cc: CommandContext, a: ScheduleActivityTaskCommandAttributes) -> None:
     ms = cc.ms
     s2c, s2s, st2c, hb = _activity_timeouts(ms, a)
-    queue_name = a.task_queue.name or ms.task_queue  # type: ignore[attr-defined]
+    queue_name = a.task_queue.name or ms.task_queue
     attrs = ActivityTaskScheduledEventAttributes(
-        activity_id=a.activity_id,  # type: ignore[attr-defined]
-        activity_type=a.activity_type,  # type: ignore[attr-defined]
+        activity_id=a.activity_id,
+        activity_type=a.activity_type,
         task_queue=TaskQueue(name=queue_name, kind=TaskQueueKind.TASK_QUEUE_KIND_NORMAL),
         schedule_to_close_timeout=duration(s2c),
         schedule_to_start_timeout=duration(s2s),
         start_to_close_timeout=duration(st2c),
         heartbeat_timeout=duration(hb),
         workflow_task_completed_event_id=cc.completed_event_id,
-        retry_policy=retry.with_defaults(a.retry_policy if a.HasField("retry_policy") else None),  # type: ignore[attr-defined]
-        use_workflow_build_id=a.use_workflow_build_id,  # type: ignore[attr-defined]
+        retry_policy=retry.with_defaults(a.retry_policy if a.HasField("retry_policy") else None),
+        use_workflow_build_id=a.use_workflow_build_id,
     )
     copy_fields(attrs, a, "header", "input", "priority")
     event = ms.add_event(attrs)
@@ -200,17 +220,17 @@ def _apply_schedule_activity(cc: CommandContext, a: Message) -> None:
     )
 
 
-def _validate_cancel_activity(cc: CommandContext, a: Message) -> None:
-    if a.scheduled_event_id not in cc.ms.activities:  # type: ignore[attr-defined]
+def _validate_cancel_activity(cc: CommandContext, a: RequestCancelActivityTaskCommandAttributes) -> None:
+    if a.scheduled_event_id not in cc.ms.activities:
         raise CommandError(
             Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_REQUEST_CANCEL_ACTIVITY_ATTRIBUTES,
-            f"Activity with scheduled event id {a.scheduled_event_id} is not pending.",  # type: ignore[attr-defined]
+            f"Activity with scheduled event id {a.scheduled_event_id} is not pending.",
         )
 
 
-def _apply_cancel_activity(cc: CommandContext, a: Message) -> None:
+def _apply_cancel_activity(cc: CommandContext, a: RequestCancelActivityTaskCommandAttributes) -> None:
     ms = cc.ms
-    info = ms.activities[a.scheduled_event_id]  # type: ignore[attr-defined]
+    info = ms.activities[a.scheduled_event_id]
     requested = ms.add_event(
         ActivityTaskCancelRequestedEventAttributes(
             scheduled_event_id=info.scheduled_event_id, workflow_task_completed_event_id=cc.completed_event_id
@@ -237,43 +257,43 @@ def _apply_cancel_activity(cc: CommandContext, a: Message) -> None:
 # -- timers ----------------------------------------------------------------------------------
 
 
-def _validate_start_timer(cc: CommandContext, a: Message) -> None:
+def _validate_start_timer(cc: CommandContext, a: StartTimerCommandAttributes) -> None:
     bad = Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_START_TIMER_ATTRIBUTES
-    timer_id = a.timer_id  # type: ignore[attr-defined]
+    timer_id = a.timer_id
     if not timer_id:
         raise CommandError(bad, "TimerId is not set on StartTimerCommand.")
     if timer_id in cc.ms.timers or timer_id in cc.timer_ids:
         raise CommandError(bad, f"Timer ID {timer_id!r} is already in use by a pending timer.")
-    if seconds(a.start_to_fire_timeout) <= 0:  # type: ignore[attr-defined]
+    if seconds(a.start_to_fire_timeout) <= 0:
         raise CommandError(bad, "A valid StartToFireTimeout is not set on StartTimerCommand.")
     cc.timer_ids.add(timer_id)
 
 
-def _apply_start_timer(cc: CommandContext, a: Message) -> None:
+def _apply_start_timer(cc: CommandContext, a: StartTimerCommandAttributes) -> None:
     ms = cc.ms
     now = cc.engine.now()
     event = ms.add_event(
         TimerStartedEventAttributes(
-            timer_id=a.timer_id,  # type: ignore[attr-defined]
-            start_to_fire_timeout=a.start_to_fire_timeout,  # type: ignore[attr-defined]
+            timer_id=a.timer_id,
+            start_to_fire_timeout=a.start_to_fire_timeout,
             workflow_task_completed_event_id=cc.completed_event_id,
         ),
         now=now,
     )
-    fire = now + seconds(a.start_to_fire_timeout)  # type: ignore[attr-defined]
-    ms.timers[a.timer_id] = TimerInfo(timer_id=a.timer_id, started_event_id=event.event_id, fire_time=fire)  # type: ignore[attr-defined]
+    fire = now + seconds(a.start_to_fire_timeout)
+    ms.timers[a.timer_id] = TimerInfo(timer_id=a.timer_id, started_event_id=event.event_id, fire_time=fire)
 
 
-def _validate_cancel_timer(cc: CommandContext, a: Message) -> None:
-    if a.timer_id not in cc.ms.timers:  # type: ignore[attr-defined]
+def _validate_cancel_timer(cc: CommandContext, a: CancelTimerCommandAttributes) -> None:
+    if a.timer_id not in cc.ms.timers:
         raise CommandError(
             Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_CANCEL_TIMER_ATTRIBUTES,
-            f"Timer ID {a.timer_id!r} is not pending.",  # type: ignore[attr-defined]
+            f"Timer ID {a.timer_id!r} is not pending.",
         )
 
 
-def _apply_cancel_timer(cc: CommandContext, a: Message) -> None:
-    info = cc.ms.timers.pop(a.timer_id)  # type: ignore[attr-defined]
+def _apply_cancel_timer(cc: CommandContext, a: CancelTimerCommandAttributes) -> None:
+    info = cc.ms.timers.pop(a.timer_id)
     cc.ms.add_event(
         TimerCanceledEventAttributes(
             timer_id=info.timer_id,
@@ -296,7 +316,7 @@ CLOSE_COMMANDS = frozenset(
 )
 
 
-def _no_validation(cc: CommandContext, a: Message) -> None:
+def _no_validation(cc: CommandContext, a: Any) -> None:
     del cc, a
 
 
@@ -307,12 +327,12 @@ def _close(cc: CommandContext, attrs: Message, status: int) -> None:
     cc.closed = True
 
 
-def _apply_complete(cc: CommandContext, a: Message) -> None:
+def _apply_complete(cc: CommandContext, a: CompleteWorkflowExecutionCommandAttributes) -> None:
     attrs = WorkflowExecutionCompletedEventAttributes(workflow_task_completed_event_id=cc.completed_event_id)
     copy_fields(attrs, a, "result")
     backoff = cron_backoff(cc.engine, cc.ms)
     if backoff is not None:
-        result = a.result if a.HasField("result") else None  # type: ignore[attr-defined]
+        result = a.result if a.HasField("result") else None
         attrs.new_execution_run_id = start_successor(
             cc.engine,
             cc.tx,
@@ -323,8 +343,8 @@ def _apply_complete(cc: CommandContext, a: Message) -> None:
     _close(cc, attrs, WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_COMPLETED)
 
 
-def _apply_fail(cc: CommandContext, a: Message) -> None:
-    failure = a.failure if a.HasField("failure") else None  # type: ignore[attr-defined]
+def _apply_fail(cc: CommandContext, a: FailWorkflowExecutionCommandAttributes) -> None:
+    failure = a.failure if a.HasField("failure") else None
     attrs = WorkflowExecutionFailedEventAttributes(workflow_task_completed_event_id=cc.completed_event_id)
     copy_fields(attrs, a, "failure")
     state, successor = retry_or_cron(cc.engine, cc.tx, failure)
@@ -333,24 +353,24 @@ def _apply_fail(cc: CommandContext, a: Message) -> None:
     _close(cc, attrs, WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_FAILED)
 
 
-def _apply_cancel(cc: CommandContext, a: Message) -> None:
+def _apply_cancel(cc: CommandContext, a: CancelWorkflowExecutionCommandAttributes) -> None:
     attrs = WorkflowExecutionCanceledEventAttributes(workflow_task_completed_event_id=cc.completed_event_id)
     copy_fields(attrs, a, "details")
     _close(cc, attrs, WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_CANCELED)
 
 
-def _validate_continue_as_new(cc: CommandContext, a: Message) -> None:
+def _validate_continue_as_new(cc: CommandContext, a: ContinueAsNewWorkflowExecutionCommandAttributes) -> None:
     del cc, a
 
 
-def _apply_continue_as_new(cc: CommandContext, a: Message) -> None:
+def _apply_continue_as_new(cc: CommandContext, a: ContinueAsNewWorkflowExecutionCommandAttributes) -> None:
     ms = cc.ms
     new_run_id = str(uuid.uuid4())
-    workflow_type = a.workflow_type if a.workflow_type.name else ms.started.workflow_type  # type: ignore[attr-defined]
-    queue = TaskQueue(name=a.task_queue.name or ms.task_queue, kind=TaskQueueKind.TASK_QUEUE_KIND_NORMAL)  # type: ignore[attr-defined]
-    run_timeout = a.workflow_run_timeout if seconds(a.workflow_run_timeout) else ms.started.workflow_run_timeout  # type: ignore[attr-defined]
-    task_timeout = a.workflow_task_timeout if seconds(a.workflow_task_timeout) else ms.started.workflow_task_timeout  # type: ignore[attr-defined]
-    initiator = a.initiator or ContinueAsNewInitiator.CONTINUE_AS_NEW_INITIATOR_WORKFLOW  # type: ignore[attr-defined]
+    workflow_type = a.workflow_type if a.workflow_type.name else ms.started.workflow_type
+    queue = TaskQueue(name=a.task_queue.name or ms.task_queue, kind=TaskQueueKind.TASK_QUEUE_KIND_NORMAL)
+    run_timeout = a.workflow_run_timeout if seconds(a.workflow_run_timeout) else ms.started.workflow_run_timeout
+    task_timeout = a.workflow_task_timeout if seconds(a.workflow_task_timeout) else ms.started.workflow_task_timeout
+    initiator = a.initiator or ContinueAsNewInitiator.CONTINUE_AS_NEW_INITIATOR_WORKFLOW
     closed = WorkflowExecutionContinuedAsNewEventAttributes(
         new_execution_run_id=new_run_id,
         workflow_type=workflow_type,
@@ -358,14 +378,14 @@ def _apply_continue_as_new(cc: CommandContext, a: Message) -> None:
         workflow_run_timeout=run_timeout,
         workflow_task_timeout=task_timeout,
         workflow_task_completed_event_id=cc.completed_event_id,
-        initiator=a.initiator,  # type: ignore[attr-defined]
-        inherit_build_id=a.inherit_build_id,  # type: ignore[attr-defined]
+        initiator=a.initiator,
+        inherit_build_id=a.inherit_build_id,
     )
     copy_fields(closed, a, "input", "header", "memo", "search_attributes", "backoff_start_interval")
     # Memo and search attributes carry over unless the command replaces them.
-    if not a.HasField("memo") and ms.memo.fields:  # type: ignore[attr-defined]
+    if not a.HasField("memo") and ms.memo.fields:
         closed.memo.CopyFrom(ms.memo)
-    if not a.HasField("search_attributes") and ms.search_attributes.indexed_fields:  # type: ignore[attr-defined]
+    if not a.HasField("search_attributes") and ms.search_attributes.indexed_fields:
         closed.search_attributes.CopyFrom(ms.search_attributes)
     _close(cc, closed, WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW)
     started = WorkflowExecutionStartedEventAttributes(
@@ -390,62 +410,62 @@ def _apply_continue_as_new(cc: CommandContext, a: Message) -> None:
     # Like the reference, a run that continues as new quickly waits until a minimum
     # interval has passed since it started, so a loop cannot spin.
     minimum = CONTINUE_AS_NEW_MIN_INTERVAL - (cc.engine.now() - ms.start_time)
-    backoff = max(seconds(a.backoff_start_interval), minimum)  # type: ignore[attr-defined]
+    backoff = max(seconds(a.backoff_start_interval), minimum)
     append_successor(cc.engine, cc.tx, started, backoff, run_id=new_run_id)
 
 
 # -- markers, search attributes, memo --------------------------------------------------------
 
 
-def _validate_marker(cc: CommandContext, a: Message) -> None:
-    if not a.marker_name:  # type: ignore[attr-defined]
+def _validate_marker(cc: CommandContext, a: RecordMarkerCommandAttributes) -> None:
+    if not a.marker_name:
         raise CommandError(
             Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_RECORD_MARKER_ATTRIBUTES,
             "MarkerName is not set on RecordMarkerCommand.",
         )
 
 
-def _apply_marker(cc: CommandContext, a: Message) -> None:
+def _apply_marker(cc: CommandContext, a: RecordMarkerCommandAttributes) -> None:
     attrs = MarkerRecordedEventAttributes(workflow_task_completed_event_id=cc.completed_event_id)
     copy_fields(attrs, a, "marker_name", "details", "header", "failure")
     cc.ms.add_event(attrs)
 
 
-def _validate_upsert_search_attributes(cc: CommandContext, a: Message) -> None:
-    if not a.search_attributes.indexed_fields:  # type: ignore[attr-defined]
+def _validate_upsert_search_attributes(cc: CommandContext, a: UpsertWorkflowSearchAttributesCommandAttributes) -> None:
+    if not a.search_attributes.indexed_fields:
         raise CommandError(
             Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_SEARCH_ATTRIBUTES,
             "SearchAttributes are not set on UpsertWorkflowSearchAttributesCommand.",
         )
 
 
-def _apply_upsert_search_attributes(cc: CommandContext, a: Message) -> None:
-    cc.engine.annotate_search_attributes(cc.ms.namespace_id, a.search_attributes)  # type: ignore[attr-defined]
+def _apply_upsert_search_attributes(cc: CommandContext, a: UpsertWorkflowSearchAttributesCommandAttributes) -> None:
+    cc.engine.annotate_search_attributes(cc.ms.namespace_id, a.search_attributes)
     cc.ms.add_event(
         UpsertWorkflowSearchAttributesEventAttributes(
             workflow_task_completed_event_id=cc.completed_event_id,
-            search_attributes=a.search_attributes,  # type: ignore[attr-defined]
+            search_attributes=a.search_attributes,
         )
     )
     cc.ms.visibility_changed = True
     fields = cc.ms.search_attributes.indexed_fields
-    for key, payload in a.search_attributes.indexed_fields.items():  # type: ignore[attr-defined]
+    for key, payload in a.search_attributes.indexed_fields.items():
         if payload.data in (b"", b"null") or payload.data == b"[]":
             fields.pop(key, None)  # an empty value removes the attribute
         else:
             fields[key].CopyFrom(payload)
 
 
-def _apply_modify_properties(cc: CommandContext, a: Message) -> None:
+def _apply_modify_properties(cc: CommandContext, a: ModifyWorkflowPropertiesCommandAttributes) -> None:
     cc.ms.add_event(
         WorkflowPropertiesModifiedEventAttributes(
             workflow_task_completed_event_id=cc.completed_event_id,
-            upserted_memo=a.upserted_memo,  # type: ignore[attr-defined]
+            upserted_memo=a.upserted_memo,
         )
     )
     cc.ms.visibility_changed = True
     fields = cc.ms.memo.fields
-    for key, payload in a.upserted_memo.fields.items():  # type: ignore[attr-defined]
+    for key, payload in a.upserted_memo.fields.items():
         if payload.data in (b"", b"null"):
             fields.pop(key, None)
         else:
@@ -464,27 +484,27 @@ def _target_namespace(cc: CommandContext, name: str, cause: int) -> tuple[str, s
         raise CommandError(cause, f"Namespace {name} is not found.") from None
 
 
-def _validate_start_child(cc: CommandContext, a: Message) -> None:
+def _validate_start_child(cc: CommandContext, a: StartChildWorkflowExecutionCommandAttributes) -> None:
     bad = Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_START_CHILD_EXECUTION_ATTRIBUTES
-    if not a.workflow_id:  # type: ignore[attr-defined]
+    if not a.workflow_id:
         raise CommandError(bad, "WorkflowId is not set on StartChildWorkflowExecutionCommand.")
-    if not a.workflow_type.name:  # type: ignore[attr-defined]
+    if not a.workflow_type.name:
         raise CommandError(bad, "WorkflowType is not set on StartChildWorkflowExecutionCommand.")
-    _target_namespace(cc, a.namespace, bad)  # type: ignore[attr-defined]
+    _target_namespace(cc, a.namespace, bad)
 
 
-def _apply_start_child(cc: CommandContext, a: Message) -> None:
+def _apply_start_child(cc: CommandContext, a: StartChildWorkflowExecutionCommandAttributes) -> None:
     ms = cc.ms
     namespace, namespace_id = _target_namespace(
         cc,
         a.namespace,
-        Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_START_CHILD_EXECUTION_ATTRIBUTES,  # type: ignore[attr-defined]
+        Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_START_CHILD_EXECUTION_ATTRIBUTES,
     )
     attrs = StartChildWorkflowExecutionInitiatedEventAttributes(
         namespace=namespace,
         namespace_id=namespace_id,
-        task_queue=TaskQueue(name=a.task_queue.name or ms.task_queue, kind=TaskQueueKind.TASK_QUEUE_KIND_NORMAL),  # type: ignore[attr-defined]
-        parent_close_policy=a.parent_close_policy or ParentClosePolicy.PARENT_CLOSE_POLICY_TERMINATE,  # type: ignore[attr-defined]
+        task_queue=TaskQueue(name=a.task_queue.name or ms.task_queue, kind=TaskQueueKind.TASK_QUEUE_KIND_NORMAL),
+        parent_close_policy=a.parent_close_policy or ParentClosePolicy.PARENT_CLOSE_POLICY_TERMINATE,
         workflow_task_completed_event_id=cc.completed_event_id,
     )
     copy_fields(
@@ -513,20 +533,22 @@ def _apply_start_child(cc: CommandContext, a: Message) -> None:
     )
 
 
-def _validate_external(cause: int) -> Callable[[CommandContext, Message], None]:
-    def validate(cc: CommandContext, a: Message) -> None:
-        if not a.execution.workflow_id:  # type: ignore[attr-defined]
+def _validate_external(
+    cause: int,
+) -> Callable[[CommandContext, SignalExternalWorkflowExecutionCommandAttributes], None]:
+    def validate(cc: CommandContext, a: SignalExternalWorkflowExecutionCommandAttributes) -> None:
+        if not a.execution.workflow_id:
             raise CommandError(cause, "WorkflowId is not set on the command's execution.")
-        _target_namespace(cc, a.namespace, cause)  # type: ignore[attr-defined]
+        _target_namespace(cc, a.namespace, cause)
 
     return validate
 
 
-def _apply_signal_external(cc: CommandContext, a: Message) -> None:
+def _apply_signal_external(cc: CommandContext, a: SignalExternalWorkflowExecutionCommandAttributes) -> None:
     namespace, namespace_id = _target_namespace(
         cc,
         a.namespace,
-        Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_SIGNAL_WORKFLOW_EXECUTION_ATTRIBUTES,  # type: ignore[attr-defined]
+        Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_SIGNAL_WORKFLOW_EXECUTION_ATTRIBUTES,
     )
     event = cc.ms.add_event(
         SignalExternalWorkflowExecutionInitiatedEventAttributes(
@@ -534,8 +556,8 @@ def _apply_signal_external(cc: CommandContext, a: Message) -> None:
             namespace=namespace,
             namespace_id=namespace_id,
             workflow_execution=WorkflowExecution(
-                workflow_id=a.execution.workflow_id,  # type: ignore[attr-defined]
-                run_id=a.execution.run_id,  # type: ignore[attr-defined]
+                workflow_id=a.execution.workflow_id,
+                run_id=a.execution.run_id,
             ),
         )
     )
@@ -546,11 +568,11 @@ def _apply_signal_external(cc: CommandContext, a: Message) -> None:
     cc.ms.signals_out[event.event_id] = ExternalRequestInfo(event.event_id, str(uuid.uuid4()), event)
 
 
-def _apply_cancel_external(cc: CommandContext, a: Message) -> None:
+def _apply_cancel_external(cc: CommandContext, a: RequestCancelExternalWorkflowExecutionCommandAttributes) -> None:
     namespace, namespace_id = _target_namespace(
         cc,
         a.namespace,
-        Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_ATTRIBUTES,  # type: ignore[attr-defined]
+        Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_ATTRIBUTES,
     )
     event = cc.ms.add_event(
         RequestCancelExternalWorkflowExecutionInitiatedEventAttributes(
@@ -559,34 +581,34 @@ def _apply_cancel_external(cc: CommandContext, a: Message) -> None:
             namespace_id=namespace_id,
             workflow_execution=WorkflowExecution(
                 workflow_id=a.workflow_id,
-                run_id=a.run_id,  # type: ignore[attr-defined]
+                run_id=a.run_id,
             ),
-            control=a.control,  # type: ignore[attr-defined]
-            child_workflow_only=a.child_workflow_only,  # type: ignore[attr-defined]
-            reason=a.reason,  # type: ignore[attr-defined]
+            control=a.control,
+            child_workflow_only=a.child_workflow_only,
+            reason=a.reason,
         )
     )
     cc.ms.cancels_out[event.event_id] = ExternalRequestInfo(event.event_id, str(uuid.uuid4()), event)
 
 
-def _validate_cancel_external(cc: CommandContext, a: Message) -> None:
+def _validate_cancel_external(cc: CommandContext, a: RequestCancelExternalWorkflowExecutionCommandAttributes) -> None:
     cause = Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_ATTRIBUTES
-    if not a.workflow_id:  # type: ignore[attr-defined]
+    if not a.workflow_id:
         raise CommandError(cause, "WorkflowId is not set on RequestCancelExternalWorkflowExecutionCommand.")
-    _target_namespace(cc, a.namespace, cause)  # type: ignore[attr-defined]
+    _target_namespace(cc, a.namespace, cause)
 
 
-def _validate_protocol_message(cc: CommandContext, a: Message) -> None:
-    if cc.messages is None or a.message_id not in cc.messages.messages:  # type: ignore[attr-defined]
+def _validate_protocol_message(cc: CommandContext, a: ProtocolMessageCommandAttributes) -> None:
+    if cc.messages is None or a.message_id not in cc.messages.messages:
         raise CommandError(
             Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_UPDATE_WORKFLOW_EXECUTION_MESSAGE,
-            f"ProtocolMessageCommand refers to message {a.message_id!r}, which the completion does not carry.",  # type: ignore[attr-defined]
+            f"ProtocolMessageCommand refers to message {a.message_id!r}, which the completion does not carry.",
         )
 
 
-def _apply_protocol_message(cc: CommandContext, a: Message) -> None:
+def _apply_protocol_message(cc: CommandContext, a: ProtocolMessageCommandAttributes) -> None:
     assert cc.messages is not None
-    cc.messages.apply(cc.ms, a.message_id)  # type: ignore[attr-defined]
+    cc.messages.apply(cc.ms, a.message_id)
 
 
 HANDLERS: dict[int, Handler] = {
