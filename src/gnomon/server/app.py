@@ -6,7 +6,6 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import grpc
 from temporalio.api.operatorservice.v1 import service_pb2_grpc as operator_grpc
 from temporalio.api.workflowservice.v1 import service_pb2_grpc as workflow_grpc
 
@@ -16,6 +15,7 @@ from gnomon.server.history.service import HistoryService
 from gnomon.server.matching import MatchingService
 from gnomon.server.namespaces import NamespaceRegistry
 from gnomon.server.persistence import Persistence, SqlitePersistence
+from gnomon.server.transport import GrpcServer
 from gnomon.server.visibility import SearchAttributeRegistry
 from gnomon.server.visibility.records import visibility_record
 from gnomon.server.visibility.service import VisibilityService
@@ -56,7 +56,7 @@ class GnomonServer:
             self.namespaces, self.history, self.matching, self.search_attributes, self.visibility
         )
         self.operator = OperatorService(self.namespaces, self.search_attributes, self.history.engine)
-        self._grpc: grpc.aio.Server | None = None
+        self._grpc: GrpcServer | None = None
         self.port = config.port
         self.ui: UiServer | None = None
 
@@ -73,19 +73,10 @@ class GnomonServer:
             await self.namespaces.ensure(name)
             await self.search_attributes.ensure_predefined(self.namespaces.id_of(name))
         await self.history.start()
-        self._grpc = grpc.aio.server(
-            options=[
-                ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
-                ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
-                ("grpc.so_reuseport", 0),
-            ]
-        )
+        self._grpc = GrpcServer(max_message_bytes=MAX_MESSAGE_BYTES)
         workflow_grpc.add_WorkflowServiceServicer_to_server(self.frontend, self._grpc)
         operator_grpc.add_OperatorServiceServicer_to_server(self.operator, self._grpc)
-        self.port = self._grpc.add_insecure_port(f"{self.config.ip}:{self.config.port}")
-        if self.port == 0:
-            raise OSError(f"cannot listen on {self.config.ip}:{self.config.port}")
-        await self._grpc.start()
+        self.port = await self._grpc.start(self.config.ip, self.config.port)
         logger.info("listening on %s", self.address)
         if self.config.ui_port is not None:
             self.ui = UiServer(

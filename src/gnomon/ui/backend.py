@@ -31,7 +31,7 @@ class UnsupportedError(ServiceError):
 
 
 class CallContext:
-    """The slice of ``grpc.aio.ServicerContext`` the handlers use, for an in-process call."""
+    """The slice of the server's ``CallContext`` the handlers use, for an in-process call."""
 
     def __init__(self, timeout: float) -> None:
         self._deadline = time.monotonic() + timeout

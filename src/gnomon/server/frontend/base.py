@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import grpc
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.enums.v1 import (
     TaskQueueKind,
@@ -23,6 +22,7 @@ from gnomon.server.history.tokens import TaskToken
 from gnomon.server.matching import MatchingService
 from gnomon.server.namespaces import NamespaceRegistry
 from gnomon.server.protoutil import copy_fields
+from gnomon.server.transport import CallContext
 from gnomon.server.visibility import SearchAttributeRegistry
 from gnomon.server.visibility.service import VisibilityService
 
@@ -35,7 +35,7 @@ MIN_POLL_SECONDS = 2.0
 CLUSTER_ID = "gnomon"
 
 
-def long_poll_timeout(context: grpc.aio.ServicerContext) -> float:
+def long_poll_timeout(context: CallContext) -> float:
     """How long a long poll may wait: a minute, or less if the caller's deadline is nearer."""
     remaining = context.time_remaining()
     if remaining is None:
@@ -43,7 +43,7 @@ def long_poll_timeout(context: grpc.aio.ServicerContext) -> float:
     return max(min(LONG_POLL_SECONDS, remaining - 1.0), 0.0)
 
 
-def task_poll_timeout(context: grpc.aio.ServicerContext) -> float:
+def task_poll_timeout(context: CallContext) -> float:
     """Like :func:`long_poll_timeout`, for task polls, which the reference requires a deadline on."""
     remaining = context.time_remaining()
     if remaining is None:

@@ -17,6 +17,7 @@ from gnomon.server.frontend.namespace_rpcs import NamespaceRpcs
 from gnomon.server.frontend.task_rpcs import TaskRpcs
 from gnomon.server.frontend.visibility_rpcs import VisibilityRpcs
 from gnomon.server.frontend.workflow_rpcs import WorkflowRpcs
+from gnomon.server.transport import CallContext
 
 
 class WorkflowService(
@@ -26,7 +27,7 @@ class WorkflowService(
 
 
 def _unimplemented(name: str) -> Any:
-    async def method(self: WorkflowService, request: Any, context: grpc.aio.ServicerContext) -> Any:
+    async def method(self: WorkflowService, request: Any, context: CallContext) -> Any:
         await context.abort(grpc.StatusCode.UNIMPLEMENTED, f"{name} is not implemented by Gnomon yet.")
 
     method.__name__ = name

@@ -17,6 +17,7 @@ from google.protobuf.any_pb2 import Any as AnyProto
 from google.rpc.status_pb2 import Status
 
 from gnomon.server import errors
+from gnomon.server.transport import AbortError, CallContext
 
 logger = logging.getLogger(__name__)
 
@@ -31,7 +32,7 @@ _CODES: dict[type[errors.ServiceError], grpc.StatusCode] = {
 
 Req = TypeVar("Req")
 Resp = TypeVar("Resp")
-Handler = Callable[[Any, Req, grpc.aio.ServicerContext], Awaitable[Resp]]
+Handler = Callable[[Any, Req, CallContext], Awaitable[Resp]]
 
 
 def code_of(error: errors.ServiceError) -> grpc.StatusCode:
@@ -45,7 +46,7 @@ def rpc(handler: Handler[Req, Resp]) -> Handler[Req, Resp]:
     """Wrap an RPC: ServiceErrors become their status; anything else is INTERNAL and logged."""
 
     @functools.wraps(handler)
-    async def wrapper(self: Any, request: Req, context: grpc.aio.ServicerContext) -> Resp:
+    async def wrapper(self: Any, request: Req, context: CallContext) -> Resp:
         try:
             return await handler(self, request, context)
         except errors.ServiceError as error:
@@ -58,7 +59,7 @@ def rpc(handler: Handler[Req, Resp]) -> Handler[Req, Resp]:
                 trailing = (("grpc-status-details-bin", status.SerializeToString()),)
             await context.abort(code, error.message, trailing_metadata=trailing)
             raise  # unreachable: abort raises
-        except grpc.aio.AbortError:
+        except AbortError:
             raise
         except Exception as error:
             logger.exception("%s failed", handler.__name__)
