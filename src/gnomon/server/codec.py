@@ -9,73 +9,38 @@ from __future__ import annotations
 
 import base64
 import dataclasses
-import json
 import types
 import typing
-from collections.abc import Callable
 from functools import cache
 from typing import Any, TypeVar
 
+import orjson
 from google.protobuf.message import Message
 
 T = TypeVar("T")
 
 
 def dumps(obj: Any) -> bytes:
-    """The dataclass tree as JSON bytes."""
-    return json.dumps(_encode(obj), separators=(",", ":")).encode()
+    """The dataclass tree as JSON bytes.
+
+    orjson walks the dataclasses in C; only protobuf messages and bytes come back to
+    Python (:func:`_default`). Fields marked transient are written too (they are empty or
+    unset when a run is committed) and ignored by :func:`loads`.
+    """
+    return orjson.dumps(obj, default=_default, option=orjson.OPT_NON_STR_KEYS)
 
 
 def loads(cls: type[T], data: bytes) -> T:
     """Rebuild a dataclass tree of type ``cls`` from :func:`dumps` output."""
-    return typing.cast(T, _decode(cls, json.loads(data)))
+    return typing.cast(T, _decode(cls, orjson.loads(data)))
 
 
-def _encode(value: Any) -> Any:
-    # Dispatch on the exact type, with one encoder built per type: this runs at every
-    # commit over the whole mutable state, so it avoids repeating isinstance chains.
-    encoder = _ENCODERS.get(type(value))
-    if encoder is None:
-        encoder = _ENCODERS[type(value)] = _encoder_for(type(value))
-    return encoder(value)
-
-
-def _identity(value: Any) -> Any:
-    return value
-
-
-def _encode_message(value: Message) -> str:
-    return base64.b64encode(value.SerializeToString()).decode()
-
-
-def _encode_bytes(value: bytes) -> str:
-    return base64.b64encode(value).decode()
-
-
-def _encode_dict(value: dict[Any, Any]) -> dict[str, Any]:
-    return {str(k): _encode(v) for k, v in value.items()}
-
-
-def _encode_list(value: list[Any]) -> list[Any]:
-    return [_encode(v) for v in value]
-
-
-def _encoder_for(cls: type) -> Callable[[Any], Any]:
-    if issubclass(cls, Message):
-        return _encode_message
-    if dataclasses.is_dataclass(cls):
-        names = tuple(f.name for f in _fields(cls))
-        return lambda value: {name: _encode(getattr(value, name)) for name in names}
-    if issubclass(cls, dict):
-        return _encode_dict
-    if issubclass(cls, list):
-        return _encode_list
-    if issubclass(cls, bytes):
-        return _encode_bytes
-    return _identity
-
-
-_ENCODERS: dict[type, Callable[[Any], Any]] = {}
+def _default(value: Any) -> str:
+    if isinstance(value, Message):
+        return base64.b64encode(value.SerializeToString()).decode()
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode()
+    raise TypeError(f"cannot serialise {type(value).__name__}")
 
 
 @cache

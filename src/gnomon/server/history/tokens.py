@@ -6,8 +6,9 @@ is recognised and rejected. The format is Gnomon's own (workers treat it as opaq
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
+
+import orjson
 
 from gnomon.server.errors import InvalidArgumentError
 
@@ -26,14 +27,14 @@ class TaskToken:
     query_id: str = ""
 
     def encode(self) -> bytes:
-        return json.dumps(asdict(self), separators=(",", ":")).encode()
+        return orjson.dumps(self)  # compact JSON of the fields, in order
 
     @classmethod
     def decode(cls, data: bytes) -> TaskToken:
         if not data:
             raise InvalidArgumentError("Task token not set on request.")
         try:
-            raw = json.loads(data)
+            raw = orjson.loads(data)
             token = cls(**raw)
         except (ValueError, TypeError, UnicodeDecodeError):
             raise InvalidArgumentError("Error deserializing task token.") from None

@@ -96,8 +96,9 @@ class WorkflowMutation:
     close_time: float | None
     history: HistoryBatch | None = None
     # Set to move the workflow id's current pointer to this run; otherwise, if the
-    # pointer is at this run, its status is kept in step.
+    # pointer is at this run and ``status_changed``, its status is kept in step.
     current: CurrentChange | None = None
+    status_changed: bool = True
     # Set when what list queries see of the run changed (start, close, upserts).
     visibility: VisibilityRecord | None = None
 

@@ -190,21 +190,14 @@ class SqlitePersistence(Persistence):
             self._resolve(work, result)
 
     def _execute_writes(self, conn: sqlite3.Connection, batch: list[_Work]) -> None:
-        outcomes: list[tuple[Any, BaseException | None]] = []
         try:
-            conn.execute("BEGIN IMMEDIATE")
-            for work in batch:
-                conn.execute("SAVEPOINT unit")
-                try:
-                    result = work.fn(conn)
-                except Exception as error:  # noqa: BLE001 - this caller's failure only
-                    conn.execute("ROLLBACK TO unit")
-                    conn.execute("RELEASE unit")
-                    outcomes.append((None, error))
-                else:
-                    conn.execute("RELEASE unit")
-                    outcomes.append((result, None))
-            conn.execute("COMMIT")
+            outcomes = self._write_group(conn, batch, isolated=len(batch) == 1)
+            if outcomes is None:
+                # One write failed: redo the group with a savepoint around each write, so
+                # that only the failed one is rolled back. Failures are rare (a lost race),
+                # and savepoints cost two statements per write, so they are not the default.
+                outcomes = self._write_group(conn, batch, isolated=True)
+                assert outcomes is not None
         except sqlite3.Error as error:
             logger.exception("group commit of %d writes failed", len(batch))
             if conn.in_transaction:
@@ -219,6 +212,37 @@ class SqlitePersistence(Persistence):
             conn.execute("PRAGMA optimize")
         for work, (result, failure) in zip(batch, outcomes, strict=True):
             self._resolve(work, result, failure)
+
+    @staticmethod
+    def _write_group(
+        conn: sqlite3.Connection, batch: list[_Work], *, isolated: bool
+    ) -> list[tuple[Any, BaseException | None]] | None:
+        """Run the writes in one transaction and commit it.
+
+        ``isolated``: each write's failure is its own (one savepoint each, or the group is
+        that one write). Otherwise a failure rolls everything back and returns None.
+        """
+        savepoints = isolated and len(batch) > 1
+        outcomes: list[tuple[Any, BaseException | None]] = []
+        conn.execute("BEGIN IMMEDIATE")
+        for work in batch:
+            if savepoints:
+                conn.execute("SAVEPOINT unit")
+            try:
+                result = work.fn(conn)
+            except Exception as error:  # noqa: BLE001 - this caller's failure only
+                if not savepoints:
+                    conn.execute("ROLLBACK")
+                    return [(None, error)] if isolated else None  # isolated: the group was this write
+                conn.execute("ROLLBACK TO unit")
+                conn.execute("RELEASE unit")
+                outcomes.append((None, error))
+            else:
+                if savepoints:
+                    conn.execute("RELEASE unit")
+                outcomes.append((result, None))
+        conn.execute("COMMIT")
+        return outcomes
 
     async def _submit(self, fn: Callable[[sqlite3.Connection], T], *, write: bool) -> T:
         if self._thread is None:
@@ -374,7 +398,7 @@ def _apply_mutations(conn: sqlite3.Connection, mutations: list[WorkflowMutation]
 def _apply_mutation(conn: sqlite3.Connection, m: WorkflowMutation) -> None:
     if m.current is not None:
         _move_current(conn, m)
-    else:
+    elif m.status_changed:
         conn.execute(
             "UPDATE current_executions SET status = ?, close_time = ?"
             " WHERE namespace_id = ? AND workflow_id = ? AND run_id = ?",
