@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from temporalio.api.operatorservice.v1 import service_pb2_grpc as operator_grpc
 from temporalio.api.workflowservice.v1 import service_pb2_grpc as workflow_grpc
@@ -19,7 +20,9 @@ from gnomon.server.transport import GrpcServer
 from gnomon.server.visibility import SearchAttributeRegistry
 from gnomon.server.visibility.records import visibility_record
 from gnomon.server.visibility.service import VisibilityService
-from gnomon.ui import UiServer
+
+if TYPE_CHECKING:
+    from gnomon.ui import UiServer
 
 logger = logging.getLogger(__name__)
 
@@ -79,6 +82,9 @@ class GnomonServer:
         self.port = await self._grpc.start(self.config.ip, self.config.port)
         logger.info("listening on %s", self.address)
         if self.config.ui_port is not None:
+            # Imported here: a headless server does not load the web stack at all.
+            from gnomon.ui import UiServer
+
             self.ui = UiServer(
                 self.frontend, self.operator, self.config.ip, self.config.ui_port, grpc_address=self.address
             )

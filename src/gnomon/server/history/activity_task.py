@@ -215,7 +215,7 @@ async def record_started(engine: HistoryEngine, task: TaskRef, identity: str) ->
     ctx = await engine.context_or_none(task.namespace_id, task.run_id)
     if ctx is None:
         return None
-    async with engine.transition(ctx) as tx:
+    async with engine.transition(ctx, durable=False) as tx:
         ms = tx.ms
         info = ms.activities.get(task.scheduled_event_id)
         if not ms.is_open or info is None or info.started or info.attempt != task.attempt:

@@ -11,6 +11,13 @@ from its state alone: workflow and activity tasks handed to matching, deadlines 
 the timer queue, and cross-run work (starting children, signalling other runs, telling a
 parent about a close). Start-up calls the same method for every open run, which is how
 queues and timers are rebuilt after a crash.
+
+A transition may be *deferred* (``durable=False``): it changes the cached state and
+derives its effects, but is written by the run's next durable commit. Only handing out a
+task is deferred (a workflow or activity task marked started): no client was promised
+anything by it, and if the server dies first the task is simply scheduled again after the
+restart, as if its worker had never polled. That saves a commit, a state encoding and a
+disk write on every task.
 """
 
 from __future__ import annotations
@@ -25,10 +32,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from temporalio.api.common.v1 import SearchAttributes
-from temporalio.api.history.v1 import History
+from temporalio.api.history.v1 import History, HistoryEvent
 
 from gnomon.server import codec
 from gnomon.server.errors import NotFoundError, ServiceError, UnavailableError
+from gnomon.server.history.events import read_events
 from gnomon.server.history.mutable_state import MutableState
 from gnomon.server.matching import MatchingService, TaskRef, TaskType
 from gnomon.server.namespaces import NamespaceRegistry
@@ -39,7 +47,7 @@ from gnomon.server.timers import Deadline, TimerQueue
 logger = logging.getLogger(__name__)
 
 RunKey = tuple[str, str]  # (namespace id, run id)
-CACHE_SIZE = 10_000
+CLOSED_CACHE_SIZE = 1_000
 
 
 @dataclass
@@ -55,6 +63,8 @@ class RunContext:
     in_flight: set[str] = field(default_factory=set)
     # In-flight workflow updates (update_registry.PendingUpdate by id); memory only.
     updates: dict[str, Any] = field(default_factory=dict)
+    # The committed events of an open run, once read (see HistoryEngine.read_events).
+    history: list[HistoryEvent] | None = None
 
     @property
     def key(self) -> RunKey:
@@ -68,6 +78,8 @@ class Transition:
     ctx: RunContext
     new_runs: list[tuple[MutableState, CurrentChange | None]] = field(default_factory=list)
     dirty: bool = False  # state changed without new events
+    events_before: int = 0  # events of deferred transitions already pending when this one began
+    new_run_events: list[list[HistoryEvent]] = field(default_factory=list)  # set by the commit
 
     @property
     def ms(self) -> MutableState:
@@ -90,7 +102,8 @@ class HistoryEngine:
         self.namespaces = namespaces
         self.matching = matching
         self.timers = TimerQueue(self._on_deadline)
-        self._cache: OrderedDict[RunKey, RunContext] = OrderedDict()
+        self._cache: dict[RunKey, RunContext] = {}
+        self._closed: OrderedDict[RunKey, None] = OrderedDict()  # cached closed runs, oldest first
         self._loading: dict[RunKey, asyncio.Future[RunContext | None]] = {}
         self._watchers: dict[RunKey, asyncio.Event] = {}
         self._workflow_id_locks: dict[tuple[str, str], asyncio.Lock] = {}
@@ -184,7 +197,7 @@ class HistoryEngine:
         key = (namespace_id, run_id)
         ctx = self._cache.get(key)
         if ctx is not None:
-            self._cache.move_to_end(key)
+            self._track(ctx)
             return ctx
         loading = self._loading.get(key)
         if loading is not None:
@@ -196,6 +209,7 @@ class HistoryEngine:
             ctx = RunContext(codec.loads(MutableState, record.state)) if record else None
             if ctx is not None:
                 self._cache[key] = ctx
+                self._track(ctx)
                 self._trim_cache()
             future.set_result(ctx)
             return ctx
@@ -207,22 +221,30 @@ class HistoryEngine:
             del self._loading[key]
 
     def _trim_cache(self) -> None:
-        """Drop the least recently used closed runs once the cache is over its size.
+        """Keep at most CLOSED_CACHE_SIZE closed runs in memory, the most recently used.
 
-        Open runs stay: their deadlines and tasks are tracked through the cached context.
+        Open runs always stay: their deadlines and tasks are tracked through the cached
+        context. Closed ones are rarely read again (a result, a describe), so only a
+        bounded number are kept; the rest are read back from the database when asked for.
         """
-        excess = len(self._cache) - CACHE_SIZE
-        if excess <= 0:
-            return
-        excess += CACHE_SIZE // 10  # evict in chunks so the scan is rare
-        idle = [key for key, ctx in self._cache.items() if not ctx.ms.is_open and not ctx.lock.locked()]
-        for key in idle[:excess]:
-            del self._cache[key]
+        closed = self._closed
+        while len(closed) > CLOSED_CACHE_SIZE:
+            key, _ = closed.popitem(last=False)
+            ctx = self._cache.get(key)
+            if ctx is not None and not ctx.ms.is_open and not ctx.lock.locked():
+                del self._cache[key]
+
+    def _track(self, ctx: RunContext) -> None:
+        """Note a use of a cached run (closed runs are evicted least recently used first)."""
+        if not ctx.ms.is_open:
+            self._closed[ctx.key] = None
+            self._closed.move_to_end(ctx.key)
 
     def _evict(self, ctx: RunContext) -> None:
         ctx.evicted = True
         if self._cache.get(ctx.key) is ctx:
             del self._cache[ctx.key]
+            self._closed.pop(ctx.key, None)
 
     def forget(self, ctx: RunContext) -> None:
         """Drop a deleted run from memory."""
@@ -248,8 +270,12 @@ class HistoryEngine:
     # -- transitions ---------------------------------------------------------------------
 
     @asynccontextmanager
-    async def transition(self, ctx: RunContext) -> AsyncIterator[Transition]:
-        """Lock the run, let the caller change it, commit, then derive the effects."""
+    async def transition(self, ctx: RunContext, *, durable: bool = True) -> AsyncIterator[Transition]:
+        """Lock the run, let the caller change it, commit, then derive the effects.
+
+        ``durable=False`` defers the commit to the run's next durable transition (see the
+        module docstring for when that is allowed).
+        """
         while True:
             async with ctx.lock:
                 if ctx.evicted:
@@ -258,14 +284,17 @@ class HistoryEngine:
                         raise NotFoundError(f"workflow run {ctx.key[1]} no longer exists")
                     ctx = reloaded
                     continue
-                tx = Transition(ctx)
+                tx = Transition(ctx, events_before=len(ctx.ms.pending_events))
                 try:
                     yield tx
-                    await self._commit(tx)
+                    if durable:
+                        await self._commit(tx)
+                    elif tx.new_runs:
+                        raise RuntimeError("a transition that creates runs must be durable")
                 except ServiceError:
                     # Requests are validated before anything changes, so a rejected one
-                    # leaves the cached state as committed, unless it got further.
-                    if tx.ms.pending_events or tx.dirty or tx.new_runs:
+                    # leaves the cached state as it was, unless it got further.
+                    if len(tx.ms.pending_events) > tx.events_before or tx.dirty or tx.new_runs:
                         self._evict(ctx)
                     raise
                 except BaseException:
@@ -277,8 +306,9 @@ class HistoryEngine:
     async def create_run(self, ms: MutableState, current: CurrentChange) -> RunContext:
         """Commit a brand-new run (its events are in ``ms.pending_events``)."""
         ctx = RunContext(ms)
-        mutation = self._mutation(ms, current)
+        mutation, events = self._mutation(ms, current)
         await self._persist([mutation])
+        ctx.history = events
         self._cache[ctx.key] = ctx
         self._trim_cache()
         self._notify(ctx.key)
@@ -289,9 +319,11 @@ class HistoryEngine:
         ms = tx.ms
         if not ms.pending_events and not tx.dirty and not tx.new_runs:
             return
-        mutations = [self._mutation(ms, None)]
-        mutations += [self._mutation(new, current) for new, current in tx.new_runs]
-        await self._persist(mutations)
+        mutation, events = self._mutation(ms, None)
+        new_runs = [self._mutation(new, current) for new, current in tx.new_runs]
+        await self._persist([mutation] + [m for m, _ in new_runs])
+        self._remember_events(tx.ctx, events)
+        tx.new_run_events = [e for _, e in new_runs]
 
     async def _persist(self, mutations: list[WorkflowMutation]) -> None:
         try:
@@ -299,7 +331,8 @@ class HistoryEngine:
         except ConditionFailedError as error:
             raise UnavailableError(f"concurrent update, please retry: {error}") from error
 
-    def _mutation(self, ms: MutableState, current: CurrentChange | None) -> WorkflowMutation:
+    def _mutation(self, ms: MutableState, current: CurrentChange | None) -> tuple[WorkflowMutation, list[HistoryEvent]]:
+        """The write that commits ``ms`` as it is now, and the events it appends."""
         events = ms.take_pending_events()
         expected = ms.db_version
         ms.db_version += 1
@@ -314,7 +347,7 @@ class HistoryEngine:
                 last_event_id=events[-1].event_id,
                 data=History(events=events).SerializeToString(),
             )
-        return WorkflowMutation(
+        mutation = WorkflowMutation(
             namespace_id=ms.namespace_id,
             workflow_id=ms.workflow_id,
             run_id=ms.run_id,
@@ -328,14 +361,41 @@ class HistoryEngine:
             close_time=ms.close_time,
             history=batch,
             current=current,
+            status_changed=ms.status != ms.committed_status,
             visibility=visibility,
         )
+        ms.committed_status = ms.status
+        return mutation, events
+
+    def _remember_events(self, ctx: RunContext, events: list[HistoryEvent]) -> None:
+        """Keep an open run's in-memory history in step with what was just committed."""
+        if ctx.history is None:
+            return
+        if not ctx.ms.is_open:
+            ctx.history = None  # closed runs are read rarely: their history stays on disk
+        elif events:
+            ctx.history.extend(events)
+
+    async def read_events(self, ctx: RunContext, first_event_id: int = 1) -> list[HistoryEvent]:
+        """The run's committed events from ``first_event_id`` on (event ids are 1, 2, 3...).
+
+        An open run's history is kept in memory once read, so workflow-task polls do not
+        go to the database. A commit landing while the history is being read leaves the
+        read result incomplete; it is then returned but not kept.
+        """
+        if ctx.history is not None:
+            return ctx.history[first_event_id - 1 :]
+        events = await read_events(self.persistence, ctx.ms.namespace_id, ctx.ms.run_id, 1)
+        if ctx.ms.is_open and ctx.history is None and len(events) == ctx.ms.last_committed_event_id:
+            ctx.history = events
+        return events[first_event_id - 1 :]
 
     def _after_commit(self, tx: Transition) -> None:
         self._notify(tx.ctx.key)
         self._reconcile(tx.ctx)
-        for new, _ in tx.new_runs:
-            ctx = RunContext(new)
+        self._track(tx.ctx)
+        for (new, _), events in zip(tx.new_runs, tx.new_run_events, strict=True):
+            ctx = RunContext(new, history=events)
             self._cache[ctx.key] = ctx
             self._notify(ctx.key)
             self._reconcile(ctx)

@@ -10,7 +10,6 @@ from temporalio.api.history.v1 import History, HistoryEvent
 
 from gnomon.server.errors import InvalidArgumentError
 from gnomon.server.history.engine import HistoryEngine, RunContext
-from gnomon.server.history.events import read_events
 
 DEFAULT_PAGE_SIZE = 1000
 
@@ -62,14 +61,14 @@ async def get_history(
             await _wait_for_change(engine, ctx, deadline - loop.time())
         if ctx.ms.is_open:
             # Still running: the caller polls again with this token.
-            return (History(), _encode_token(run_id, ctx.ms.next_event_id) if wait_new_event else b"")
-        close = await read_events(engine.persistence, ctx.ms.namespace_id, run_id, ctx.ms.close_event_id)
+            return (History(), _encode_token(run_id, ctx.ms.last_committed_event_id + 1) if wait_new_event else b"")
+        close = await engine.read_events(ctx, ctx.ms.close_event_id)
         return History(events=close[:1]), b""
 
     if wait_new_event:
-        while ctx.ms.is_open and ctx.ms.next_event_id <= first and loop.time() < deadline:
+        while ctx.ms.is_open and ctx.ms.last_committed_event_id < first and loop.time() < deadline:
             await _wait_for_change(engine, ctx, deadline - loop.time())
-    events = await read_events(engine.persistence, ctx.ms.namespace_id, run_id, first)
+    events = await engine.read_events(ctx, first)
     page = events[:page_size]
     next_token = b""
     if len(events) > page_size:
@@ -86,10 +85,8 @@ async def get_history_reverse(
     """History newest first, one page at a time."""
     page_size = page_size or DEFAULT_PAGE_SIZE
     run_id = ctx.ms.run_id
-    last = decode_page_token(token, run_id) if token else ctx.ms.next_event_id - 1
-    events: list[HistoryEvent] = [
-        e for e in await read_events(engine.persistence, ctx.ms.namespace_id, run_id, 1) if e.event_id <= last
-    ]
+    last = decode_page_token(token, run_id) if token else ctx.ms.last_committed_event_id
+    events: list[HistoryEvent] = [e for e in await engine.read_events(ctx) if e.event_id <= last]
     events.reverse()
     page = events[:page_size]
     next_token = _encode_token(run_id, page[-1].event_id - 1) if len(events) > page_size else b""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from dataclasses import dataclass
 
@@ -136,7 +137,7 @@ async def start_workflow(
             # Registered before any poller can take the first task, so it carries the update.
             registry(ctx)[update.meta.update_id] = PendingUpdate(request=update)
         if eager:
-            task = await build_poll_response(engine, ctx.ms, sticky_poll=False)
+            task = await build_poll_response(engine, ctx, sticky_poll=False)
             return StartOutcome(run_id=run_id, started=True, ctx=ctx, eager_task=task)
         logger.info(
             "started workflow",
@@ -296,10 +297,8 @@ def terminate_in_transition(
 async def delete_workflow(engine: HistoryEngine, ctx: RunContext) -> None:
     """Terminate the run if it is running, then remove it and its history."""
     if ctx.ms.is_open:
-        try:
+        with contextlib.suppress(NotFoundError):  # it closed meanwhile
             await terminate(engine, ctx, reason="Delete workflow execution", details=None, identity="")
-        except NotFoundError:
-            pass  # it closed meanwhile
     ms = ctx.ms
     await engine.persistence.delete_run(ms.namespace_id, ms.workflow_id, ms.run_id)
     engine.forget(ctx)

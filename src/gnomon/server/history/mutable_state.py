@@ -192,10 +192,17 @@ class MutableState:
     pending_events: list[HistoryEvent] = field(default_factory=list, metadata={"transient": True})
     # Whether this transition changed what list queries show (start, close, upserts).
     visibility_changed: bool = field(default=False, metadata={"transient": True})
+    # The status as last committed (None: not known since loading).
+    committed_status: int | None = field(default=None, metadata={"transient": True})
 
     @property
     def is_open(self) -> bool:
         return self.status == RUNNING
+
+    @property
+    def last_committed_event_id(self) -> int:
+        """The last event id in the stored history (a deferred transition's events are still pending)."""
+        return self.next_event_id - 1 - len(self.pending_events)
 
     def visible_search_attributes(self) -> SearchAttributes:
         """The search attributes lists and describe show: the workflow's own, plus BuildIds."""

@@ -116,7 +116,7 @@ async def start_query_task(
     if pending is None or pending.answer.done() or ctx is None:
         return None
     sticky = polled_queue.kind == TaskQueueKind.TASK_QUEUE_KIND_STICKY
-    response = await build_poll_response(engine, ctx.ms, sticky, query_id=task.query_id)
+    response = await build_poll_response(engine, ctx, sticky, query_id=task.query_id)
     response.query.CopyFrom(pending.query)
     return response
 

@@ -30,7 +30,6 @@ from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import PollWorkflowTaskQueueResponse
 
 from gnomon.server.history.engine import HistoryEngine, RunContext, Transition
-from gnomon.server.history.events import read_events
 from gnomon.server.history.mutable_state import MutableState, WorkflowTaskInfo
 from gnomon.server.history.tokens import TaskToken
 from gnomon.server.history.update_registry import messages_for_task
@@ -276,7 +275,7 @@ async def record_started(
     ctx = await engine.context_or_none(task.namespace_id, task.run_id)
     if ctx is None:
         return None
-    async with engine.transition(ctx) as tx:
+    async with engine.transition(ctx, durable=False) as tx:
         ms = tx.ms
         wft = ms.workflow_task
         if (
@@ -290,9 +289,9 @@ async def record_started(
         mark_started(engine, ms, wft, identity)
         tx.dirty = True
         sticky_poll = polled_queue.kind == TaskQueueKind.TASK_QUEUE_KIND_STICKY
-        messages = messages_for_task(ctx, wft.started_event_id)
-    response = await build_poll_response(engine, ctx.ms, sticky_poll)
-    response.messages.extend(messages)
+        # Built under the lock: the started event is pending until the next commit.
+        response = await build_poll_response(engine, ctx, sticky_poll)
+        response.messages.extend(messages_for_task(ctx, wft.started_event_id))
     return response
 
 
@@ -318,13 +317,15 @@ def mark_started(engine: HistoryEngine, ms: MutableState, wft: WorkflowTaskInfo,
 
 
 async def build_poll_response(
-    engine: HistoryEngine, ms: MutableState, sticky_poll: bool, query_id: str = ""
+    engine: HistoryEngine, ctx: RunContext, sticky_poll: bool, query_id: str = ""
 ) -> PollWorkflowTaskQueueResponse:
     """The response a worker gets for the run's started workflow task (or a query task)."""
+    ms = ctx.ms
     wft = ms.workflow_task
     # A sticky worker has the run cached up to its last completed task: send only what is new.
     first = ms.last_completed_started_event_id + 1 if sticky_poll and ms.last_completed_started_event_id else 1
-    events = await read_events(engine.persistence, ms.namespace_id, ms.run_id, first)
+    # The started event may still be pending: marking a task started is deferred.
+    events = await engine.read_events(ctx, first) + ms.pending_events
     response = PollWorkflowTaskQueueResponse(
         workflow_execution=WorkflowExecution(workflow_id=ms.workflow_id, run_id=ms.run_id),
         workflow_type=WorkflowType(name=ms.workflow_type),
