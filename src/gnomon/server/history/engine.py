@@ -32,11 +32,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from temporalio.api.common.v1 import SearchAttributes
-from temporalio.api.history.v1 import History, HistoryEvent
+from temporalio.api.history.v1 import HistoryEvent
 
 from gnomon.server import codec
 from gnomon.server.errors import NotFoundError, ServiceError, UnavailableError
-from gnomon.server.history.events import read_events
+from gnomon.server.history.events import encode_history, read_events
 from gnomon.server.history.mutable_state import MutableState
 from gnomon.server.matching import MatchingService, TaskRef, TaskType
 from gnomon.server.namespaces import NamespaceRegistry
@@ -345,7 +345,7 @@ class HistoryEngine:
             batch = HistoryBatch(
                 first_event_id=events[0].event_id,
                 last_event_id=events[-1].event_id,
-                data=History(events=events).SerializeToString(),
+                data=encode_history(events),
             )
         mutation = WorkflowMutation(
             namespace_id=ms.namespace_id,

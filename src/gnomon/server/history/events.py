@@ -17,3 +17,25 @@ async def read_events(
         batch.ParseFromString(data)
         events.extend(e for e in batch.events if e.event_id >= first_event_id)
     return events
+
+
+def encode_history(events: list[HistoryEvent]) -> bytes:
+    """``History(events=events).SerializeToString()``, without first copying every event.
+
+    A History is one repeated message field (number 1): each event is written as tag
+    0x0A, its length as a varint, then its own encoding.
+    """
+    parts = []
+    for event in events:
+        data = event.SerializeToString()
+        parts.append(b"\x0a" + _varint(len(data)) + data)
+    return b"".join(parts)
+
+
+def _varint(value: int) -> bytes:
+    out = bytearray()
+    while value >= 0x80:
+        out.append((value & 0x7F) | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)

@@ -169,17 +169,24 @@ class SqlitePersistence(Persistence):
             conn.execute("PRAGMA optimize")  # keep the statistics current for the next start
             conn.close()
 
-    @staticmethod
-    def _resolve(work: _Work, result: Any = None, error: BaseException | None = None) -> None:
-        def settle() -> None:
-            if work.future.done():
-                return
-            if error is not None:
-                work.future.set_exception(error)
-            else:
-                work.future.set_result(result)
+    @classmethod
+    def _resolve(cls, work: _Work, result: Any = None, error: BaseException | None = None) -> None:
+        cls._resolve_all([work], [(result, error)])
 
-        work.loop.call_soon_threadsafe(settle)
+    @staticmethod
+    def _resolve_all(batch: list[_Work], outcomes: list[tuple[Any, BaseException | None]]) -> None:
+        """Settle a group's futures with one wake-up of the event loop, not one per write."""
+
+        def settle() -> None:
+            for work, (result, error) in zip(batch, outcomes, strict=True):
+                if work.future.done():
+                    continue
+                if error is not None:
+                    work.future.set_exception(error)
+                else:
+                    work.future.set_result(result)
+
+        batch[0].loop.call_soon_threadsafe(settle)
 
     def _execute_read(self, conn: sqlite3.Connection, work: _Work) -> None:
         try:
@@ -210,8 +217,7 @@ class SqlitePersistence(Persistence):
         self.mutations += len(batch)
         if before // OPTIMIZE_EVERY != self.mutations // OPTIMIZE_EVERY:
             conn.execute("PRAGMA optimize")
-        for work, (result, failure) in zip(batch, outcomes, strict=True):
-            self._resolve(work, result, failure)
+        self._resolve_all(batch, outcomes)
 
     @staticmethod
     def _write_group(
