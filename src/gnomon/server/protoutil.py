@@ -6,6 +6,8 @@ from google.protobuf.duration_pb2 import Duration
 from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 
+NANOS_PER_SECOND = 1_000_000_000
+
 
 def seconds(duration: Duration) -> float:
     """A Duration as float seconds."""
@@ -14,16 +16,19 @@ def seconds(duration: Duration) -> float:
 
 def duration(value: float) -> Duration:
     """Float seconds as a Duration."""
-    d = Duration()
-    d.FromNanoseconds(int(round(value * 1e9)))
-    return d
+    nanos = int(round(value * 1e9))
+    if nanos < 0:
+        d = Duration()
+        d.FromNanoseconds(nanos)  # seconds and nanos must share the sign
+        return d
+    # Set directly: FromNanoseconds is Python code, and this runs several times per event.
+    return Duration(seconds=nanos // NANOS_PER_SECOND, nanos=nanos % NANOS_PER_SECOND)
 
 
 def timestamp(epoch: float) -> Timestamp:
     """Epoch seconds as a Timestamp."""
-    ts = Timestamp()
-    ts.FromNanoseconds(int(epoch * 1e9))
-    return ts
+    nanos = int(epoch * 1e9)
+    return Timestamp(seconds=nanos // NANOS_PER_SECOND, nanos=nanos % NANOS_PER_SECOND)
 
 
 def epoch(ts: Timestamp) -> float:

@@ -21,6 +21,8 @@ from temporalio.api.failure.v1 import Failure
 from temporalio.api.history.v1 import HistoryEvent, WorkflowExecutionStartedEventAttributes
 from temporalio.api.workflow.v1 import ResetPoints
 
+from gnomon.server.protoutil import timestamp
+
 RUNNING = WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING
 
 
@@ -224,8 +226,9 @@ class MutableState:
 
     def new_event(self, attributes: Message, *, now: float | None = None) -> HistoryEvent:
         """A history event carrying ``attributes``, without an id yet."""
-        event = HistoryEvent(event_type=event_type_of(attributes))
-        event.event_time.FromNanoseconds(int((now if now is not None else time.time()) * 1e9))
+        event = HistoryEvent(
+            event_type=event_type_of(attributes), event_time=timestamp(now if now is not None else time.time())
+        )
         getattr(event, attributes_field_of(attributes)).CopyFrom(attributes)
         return event
 
