@@ -6,6 +6,7 @@ statements are plain SQL that SQLite and PostgreSQL both accept.
 
 from __future__ import annotations
 
+from gnomon.server.persistence.sqlite_visibility import PENDING_SCHEMA
 from gnomon.server.visibility.query_sql import SQLITE_SCHEMA as VISIBILITY_SCHEMA
 
 MIGRATIONS: list[tuple[int, list[str]]] = [
@@ -83,4 +84,6 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
                 WHERE namespace_division IS NULL GROUP BY namespace_id, status""",
         ],
     ),
+    # Visibility rows waiting to be written in a batch (see sqlite_visibility).
+    (5, list(PENDING_SCHEMA)),
 ]

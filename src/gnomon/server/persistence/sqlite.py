@@ -1,25 +1,35 @@
 """SQLite persistence with group commit.
 
-SQLite serialises writers anyway, so one dedicated thread owns the connection. Callers
-queue work items; the thread drains every write that is waiting and applies them in one
-transaction (each inside its own savepoint, so one caller's conflict does not fail the
-others), then pays for one fsync. Under load many runs' state changes share a commit:
-that is where the throughput comes from. Reads go through the same thread, between
-write transactions, which keeps the connection single-threaded.
+Every write of one event-loop iteration, and every write that arrives while the previous
+group is being committed, shares one transaction and pays for one fsync. Under load many
+runs' state changes share a commit: that is where the throughput comes from.
+
+The statements of a group run on the event-loop thread: they only touch pages in
+memory, and running them there avoids handing the GIL back and forth with another
+thread for every statement (each handoff can wait for the event loop to reach a switch
+point, which made commits several times slower than the statements themselves). Only
+``COMMIT``, which writes the WAL and waits for the fsync, runs on the commit thread, and
+the loop does not touch the connection again until it is done. Reads use connections
+of their own, which WAL mode lets run beside the writer and which see only committed
+data: lookups of a row by key on the loop thread (a trip to another thread would cost
+more than the lookup), everything else on a read thread.
+
+An in-memory database has one connection (a second would be another, empty database)
+and nothing that waits for a disk, so there everything runs on the event-loop thread.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import queue
 import sqlite3
-import threading
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+from gnomon.server.persistence import sqlite_visibility as visibility
 from gnomon.server.persistence.interface import (
     ConditionFailedError,
     CurrentRun,
@@ -46,19 +56,25 @@ _NAMESPACE_TABLES = (
     "visibility",
     "visibility_search_attributes",
     "visibility_counts",
+    visibility.PENDING_TABLE,
     "search_attributes",
 )
+# Checkpoint the WAL this long after a commit (at most once per interval).
+CHECKPOINT_EVERY_S = 1.0
+# The WAL file is truncated back to this size after a checkpoint let it restart.
+WAL_SIZE_LIMIT = 64 * 1024 * 1024
+# How long a visibility change may wait for other changes to share its write (see sqlite_visibility).
+VISIBILITY_FLUSH_DELAY_S = 0.05
+
+Outcome = tuple[Any, BaseException | None]
 
 
 @dataclass
-class _Work:
+class _Write:
     fn: Callable[[sqlite3.Connection], Any]
-    is_write: bool
-    loop: asyncio.AbstractEventLoop
     future: asyncio.Future[Any]
-
-
-_STOP = object()
+    # Work that may take long (deleting a namespace): its group runs on the commit thread.
+    heavy: bool = False
 
 
 class SqlitePersistence(Persistence):
@@ -66,9 +82,25 @@ class SqlitePersistence(Persistence):
 
     def __init__(self, path: str | Path) -> None:
         self._path = str(path)
-        self._queue: queue.SimpleQueue[_Work | object] = queue.SimpleQueue()
-        self._thread: threading.Thread | None = None
-        self._conn: sqlite3.Connection | None = None
+        self._durable = self._path != ":memory:"
+        self._writer: sqlite3.Connection | None = None
+        self._reader: sqlite3.Connection | None = None  # a file database only, on the read thread
+        self._lookups: sqlite3.Connection | None = None  # a file database only, on the loop thread
+        self._commit_thread: ThreadPoolExecutor | None = None
+        self._read_thread: ThreadPoolExecutor | None = None
+        self._checkpoint_thread: ThreadPoolExecutor | None = None
+        self._checkpointer: sqlite3.Connection | None = None
+        self._checkpoint_timer: asyncio.TimerHandle | None = None
+        self._checkpoint: asyncio.Future[None] | None = None
+        self._pending: list[_Write] = []
+        self._group_running = False
+        self._idle = asyncio.Event()
+        self._idle.set()
+        # Changes submitted with a visibility row, and how many of them a flush has written.
+        self._visibility_staged = 0
+        self._visibility_flushed = 0
+        self._flush_timer: asyncio.TimerHandle | None = None
+        self._flushes: set[asyncio.Task[None]] = set()
         self.commits = 0  # transactions committed, for the benchmark and tests
         self.mutations = 0
 
@@ -79,40 +111,79 @@ class SqlitePersistence(Persistence):
     # -- lifecycle -----------------------------------------------------------------
 
     async def start(self) -> None:
-        ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        if not self._durable:
+            self._writer = self._open_writer()
+            return
+        self._commit_thread = ThreadPoolExecutor(1, thread_name_prefix="gnomon-sqlite-commit")
+        self._read_thread = ThreadPoolExecutor(1, thread_name_prefix="gnomon-sqlite-read")
         loop = asyncio.get_running_loop()
-
-        def opened(error: BaseException | None) -> None:
-            if error is None:
-                loop.call_soon_threadsafe(ready.set_result, None)
-            else:
-                loop.call_soon_threadsafe(ready.set_exception, error)
-
-        self._thread = threading.Thread(target=self._run, args=(opened,), name="gnomon-sqlite", daemon=True)
-        self._thread.start()
-        await ready
+        # Migrations and ANALYZE may take a while on a large database: not on the loop.
+        self._writer = await loop.run_in_executor(self._commit_thread, self._open_writer)
+        self._reader = await loop.run_in_executor(self._read_thread, self._open_reader)
+        self._lookups = self._open_reader()
+        self._checkpoint_thread = ThreadPoolExecutor(1, thread_name_prefix="gnomon-sqlite-checkpoint")
+        self._checkpointer = await loop.run_in_executor(self._checkpoint_thread, self._connect)
+        await self.flush_visibility()  # rows still staged when the server stopped
 
     async def close(self) -> None:
-        if self._thread is None:
+        writer = self._writer
+        if writer is None:
             return
-        self._queue.put(_STOP)
-        await asyncio.to_thread(self._thread.join)
-        self._thread = None
+        if self._flush_timer is not None:
+            self._flush_timer.cancel()
+            self._flush_timer = None
+        await asyncio.gather(*self._flushes)
+        await self.flush_visibility()
+        await self._idle.wait()
+        self._writer = None
+        loop = asyncio.get_running_loop()
+        if self._commit_thread is not None:
+            await loop.run_in_executor(self._commit_thread, _close_writer, writer)
+            self._commit_thread.shutdown()
+        else:
+            _close_writer(writer)
+        if self._read_thread is not None and self._reader is not None:
+            await loop.run_in_executor(self._read_thread, self._reader.close)
+            self._read_thread.shutdown()
+        if self._lookups is not None:
+            self._lookups.close()
+        self._reader = self._lookups = None
+        if self._checkpoint_timer is not None:
+            self._checkpoint_timer.cancel()
+        if self._checkpoint is not None:
+            await self._checkpoint
+        if self._checkpoint_thread is not None and self._checkpointer is not None:
+            await loop.run_in_executor(self._checkpoint_thread, self._checkpointer.close)
+            self._checkpoint_thread.shutdown()
+        self._checkpointer = None
 
-    def _open(self) -> sqlite3.Connection:
-        if self._path != ":memory:":
+    def _open_writer(self) -> sqlite3.Connection:
+        if self._durable:
             Path(self._path).parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
-        if self._path != ":memory:":
+        if self._durable:
             conn.execute("PRAGMA journal_mode=WAL")
             # FULL: the WAL is fsynced at every commit, so an acknowledged RPC survives a crash.
             conn.execute("PRAGMA synchronous=FULL")
+            # Checkpoints run on a thread of their own (see _checkpoint_later), not inside a
+            # COMMIT: on a large database one writes pages all over the file and fsyncs it,
+            # and every acknowledgement would wait for that.
+            conn.execute("PRAGMA wal_autocheckpoint=0")
+            conn.execute(f"PRAGMA journal_size_limit={WAL_SIZE_LIMIT}")
         conn.execute("PRAGMA foreign_keys=OFF")
         self._migrate(conn)
         # Planner statistics: without them SQLite may walk a whole time range for a
         # filtered list page. A bounded analysis keeps this quick on large databases.
         conn.execute(f"PRAGMA analysis_limit={ANALYSIS_LIMIT}")
         conn.execute("ANALYZE")
+        return conn
+
+    def _connect(self) -> sqlite3.Connection:
+        return sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+
+    def _open_reader(self) -> sqlite3.Connection:
+        conn = self._connect()
+        conn.execute("PRAGMA query_only=ON")
         return conn
 
     @staticmethod
@@ -130,139 +201,139 @@ class SqlitePersistence(Persistence):
             conn.execute("COMMIT")
             logger.info("applied schema migration %s", version)
 
-    def _run(self, opened: Callable[[BaseException | None], None]) -> None:
-        try:
-            conn = self._open()
-        except BaseException as error:  # noqa: BLE001 - reported to the awaiting caller
-            opened(error)
-            return
-        opened(None)
-        try:
-            while True:
-                item = self._queue.get()
-                if item is _STOP:
-                    return
-                assert isinstance(item, _Work)
-                if not item.is_write:
-                    self._execute_read(conn, item)
-                    continue
-                batch = [item]
-                stop = False
-                # Drain every write already waiting: they all share this transaction.
-                while True:
-                    try:
-                        more = self._queue.get_nowait()
-                    except queue.Empty:
-                        break
-                    if more is _STOP:
-                        stop = True
-                        break
-                    assert isinstance(more, _Work)
-                    if more.is_write:
-                        batch.append(more)
-                    else:
-                        self._execute_read(conn, more)
-                self._execute_writes(conn, batch)
-                if stop:
-                    return
-        finally:
-            conn.execute("PRAGMA optimize")  # keep the statistics current for the next start
-            conn.close()
+    # -- reads ---------------------------------------------------------------------
 
-    @classmethod
-    def _resolve(cls, work: _Work, result: Any = None, error: BaseException | None = None) -> None:
-        cls._resolve_all([work], [(result, error)])
+    async def _read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        if self._writer is None:
+            raise RuntimeError("persistence is not started")
+        if self._reader is None:
+            return fn(self._writer)  # in memory: between groups, nothing uncommitted is visible
+        # Every read is one statement, so it sees one committed state of the database.
+        return await asyncio.get_running_loop().run_in_executor(self._read_thread, fn, self._reader)
 
-    @staticmethod
-    def _resolve_all(batch: list[_Work], outcomes: list[tuple[Any, BaseException | None]]) -> None:
-        """Settle a group's futures with one wake-up of the event loop, not one per write."""
+    def _lookup(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """A read of a few rows by key, on the loop thread: cheaper than a trip to the read thread."""
+        conn = self._lookups or self._writer
+        if conn is None:
+            raise RuntimeError("persistence is not started")
+        return fn(conn)
 
-        def settle() -> None:
-            for work, (result, error) in zip(batch, outcomes, strict=True):
-                if work.future.done():
-                    continue
-                if error is not None:
-                    work.future.set_exception(error)
-                else:
-                    work.future.set_result(result)
+    # -- writes: group commit --------------------------------------------------------
 
-        batch[0].loop.call_soon_threadsafe(settle)
-
-    def _execute_read(self, conn: sqlite3.Connection, work: _Work) -> None:
-        try:
-            result = work.fn(conn)
-        except Exception as error:  # noqa: BLE001 - handed to the caller
-            self._resolve(work, error=error)
-        else:
-            self._resolve(work, result)
-
-    def _execute_writes(self, conn: sqlite3.Connection, batch: list[_Work]) -> None:
-        try:
-            outcomes = self._write_group(conn, batch, isolated=len(batch) == 1)
-            if outcomes is None:
-                # One write failed: redo the group with a savepoint around each write, so
-                # that only the failed one is rolled back. Failures are rare (a lost race),
-                # and savepoints cost two statements per write, so they are not the default.
-                outcomes = self._write_group(conn, batch, isolated=True)
-                assert outcomes is not None
-        except sqlite3.Error as error:
-            logger.exception("group commit of %d writes failed", len(batch))
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            for work in batch:
-                self._resolve(work, error=error)
-            return
-        self.commits += 1
-        before = self.mutations
-        self.mutations += len(batch)
-        if before // OPTIMIZE_EVERY != self.mutations // OPTIMIZE_EVERY:
-            conn.execute("PRAGMA optimize")
-        self._resolve_all(batch, outcomes)
-
-    @staticmethod
-    def _write_group(
-        conn: sqlite3.Connection, batch: list[_Work], *, isolated: bool
-    ) -> list[tuple[Any, BaseException | None]] | None:
-        """Run the writes in one transaction and commit it.
-
-        ``isolated``: each write's failure is its own (one savepoint each, or the group is
-        that one write). Otherwise a failure rolls everything back and returns None.
-        """
-        savepoints = isolated and len(batch) > 1
-        outcomes: list[tuple[Any, BaseException | None]] = []
-        conn.execute("BEGIN IMMEDIATE")
-        for work in batch:
-            if savepoints:
-                conn.execute("SAVEPOINT unit")
-            try:
-                result = work.fn(conn)
-            except Exception as error:  # noqa: BLE001 - this caller's failure only
-                if not savepoints:
-                    conn.execute("ROLLBACK")
-                    return [(None, error)] if isolated else None  # isolated: the group was this write
-                conn.execute("ROLLBACK TO unit")
-                conn.execute("RELEASE unit")
-                outcomes.append((None, error))
-            else:
-                if savepoints:
-                    conn.execute("RELEASE unit")
-                outcomes.append((result, None))
-        conn.execute("COMMIT")
-        return outcomes
-
-    async def _submit(self, fn: Callable[[sqlite3.Connection], T], *, write: bool) -> T:
-        if self._thread is None:
+    async def _write(self, fn: Callable[[sqlite3.Connection], T], *, heavy: bool = False) -> T:
+        if self._writer is None:
             raise RuntimeError("persistence is not started")
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
-        self._queue.put(_Work(fn=fn, is_write=write, loop=loop, future=future))
+        self._pending.append(_Write(fn, future, heavy))
+        if not self._group_running:
+            # Start on the next loop iteration, so that every write of this one joins the group.
+            self._group_running = True
+            self._idle.clear()
+            loop.call_soon(self._run_group)
         return await future
+
+    def _run_group(self) -> None:
+        writer = self._writer
+        assert writer is not None
+        batch, self._pending = self._pending, []
+        self.mutations += len(batch)
+        optimize = (self.mutations - len(batch)) // OPTIMIZE_EVERY != self.mutations // OPTIMIZE_EVERY
+        if self._commit_thread is None:
+            self._group_done(batch, *_apply_and_commit(writer, batch, optimize))
+            return
+        if any(work.heavy for work in batch):
+            job = self._commit_thread.submit(_apply_and_commit, writer, batch, optimize)
+        else:
+            try:
+                outcomes = _apply_group(writer, batch)
+            except sqlite3.Error as error:
+                _rollback(writer)
+                self._group_done(batch, None, error)
+                return
+            job = self._commit_thread.submit(_commit, writer, outcomes, optimize)
+        loop = asyncio.get_running_loop()
+
+        def committed(done: Future[tuple[list[Outcome] | None, BaseException | None]]) -> None:
+            error = done.exception()
+            result = (None, error) if error is not None else done.result()
+            loop.call_soon_threadsafe(self._group_done, batch, *result)
+
+        job.add_done_callback(committed)
+
+    def _group_done(self, batch: list[_Write], outcomes: list[Outcome] | None, error: BaseException | None) -> None:
+        if error is not None:
+            logger.error("group commit of %d writes failed: %s", len(batch), error)
+            outcomes = [(None, error)] * len(batch)
+        else:
+            self.commits += 1
+            if self._checkpoint_thread is not None and self._checkpoint_timer is None:
+                self._checkpoint_later()
+        assert outcomes is not None
+        for work, (result, failure) in zip(batch, outcomes, strict=True):
+            if work.future.done():
+                continue  # its caller gave up waiting (the write may still have landed)
+            if failure is not None:
+                work.future.set_exception(failure)
+            else:
+                work.future.set_result(result)
+        if self._pending:
+            self._run_group()
+        else:
+            self._group_running = False
+            self._idle.set()
+
+    def _checkpoint_later(self) -> None:
+        loop = asyncio.get_running_loop()
+
+        def run() -> None:
+            if self._checkpoint is not None and not self._checkpoint.done():
+                self._checkpoint_timer = loop.call_later(CHECKPOINT_EVERY_S, run)  # still busy with the last one
+                return
+            self._checkpoint_timer = None
+            self._checkpoint = loop.run_in_executor(self._checkpoint_thread, _checkpoint, self._checkpointer)
+
+        self._checkpoint_timer = loop.call_later(CHECKPOINT_EVERY_S, run)
 
     # -- workflow runs ---------------------------------------------------------------
 
     async def commit(self, mutations: Sequence[WorkflowMutation]) -> None:
         mutations = list(mutations)
-        await self._submit(lambda conn: _apply_mutations(conn, mutations), write=True)
+        if any(m.visibility is not None for m in mutations):
+            self._visibility_staged += 1
+            if self._flush_timer is None:
+                self._flush_timer = asyncio.get_running_loop().call_later(
+                    VISIBILITY_FLUSH_DELAY_S, self._flush_in_background
+                )
+        await self._write(lambda conn: _apply_mutations(conn, mutations))
+
+    # -- visibility --------------------------------------------------------------------
+
+    async def flush_visibility(self) -> None:
+        """Write every visibility row staged so far into the visibility tables."""
+        staged = self._visibility_staged
+        await self._write(visibility.flush_pending)
+        # Writes are applied in the order submitted: every row staged before this flush is in.
+        self._visibility_flushed = max(self._visibility_flushed, staged)
+
+    async def _visibility_current(self) -> None:
+        """Before a visibility read: flush, so that it sees every acknowledged change."""
+        if self._visibility_flushed < self._visibility_staged:
+            await self.flush_visibility()
+
+    def _flush_in_background(self) -> None:
+        self._flush_timer = None
+        if self._visibility_flushed < self._visibility_staged:
+            task = asyncio.get_running_loop().create_task(self._flush_logged())
+            self._flushes.add(task)
+            task.add_done_callback(self._flushes.discard)
+
+    async def _flush_logged(self) -> None:
+        try:
+            await self.flush_visibility()
+        except sqlite3.Error:
+            # The rows stay pending: the next change or visibility read flushes again.
+            logger.exception("flushing visibility rows failed")
 
     async def get_run(self, namespace_id: str, run_id: str) -> RunRecord | None:
         def read(conn: sqlite3.Connection) -> RunRecord | None:
@@ -273,7 +344,7 @@ class SqlitePersistence(Persistence):
             ).fetchone()
             return RunRecord(*row) if row else None
 
-        return await self._submit(read, write=False)
+        return self._lookup(read)
 
     async def get_current(self, namespace_id: str, workflow_id: str) -> CurrentRun | None:
         def read(conn: sqlite3.Connection) -> CurrentRun | None:
@@ -284,7 +355,7 @@ class SqlitePersistence(Persistence):
             ).fetchone()
             return CurrentRun(*row) if row else None
 
-        return await self._submit(read, write=False)
+        return self._lookup(read)
 
     async def read_history(self, namespace_id: str, run_id: str, first_event_id: int = 1) -> list[bytes]:
         def read(conn: sqlite3.Connection) -> list[bytes]:
@@ -295,7 +366,7 @@ class SqlitePersistence(Persistence):
             ).fetchall()
             return [row[0] for row in rows]
 
-        return await self._submit(read, write=False)
+        return await self._read(read)
 
     async def list_open_runs(self) -> list[RunRecord]:
         def read(conn: sqlite3.Connection) -> list[RunRecord]:
@@ -305,19 +376,19 @@ class SqlitePersistence(Persistence):
             ).fetchall()
             return [RunRecord(*row) for row in rows]
 
-        return await self._submit(read, write=False)
+        return await self._read(read)
 
     async def delete_run(self, namespace_id: str, workflow_id: str, run_id: str) -> None:
         def write(conn: sqlite3.Connection) -> None:
             conn.execute("DELETE FROM executions WHERE namespace_id = ? AND run_id = ?", (namespace_id, run_id))
             conn.execute("DELETE FROM history_batches WHERE namespace_id = ? AND run_id = ?", (namespace_id, run_id))
-            _delete_visibility(conn, namespace_id, run_id)
+            visibility.delete(conn, namespace_id, run_id)
             conn.execute(
                 "DELETE FROM current_executions WHERE namespace_id = ? AND workflow_id = ? AND run_id = ?",
                 (namespace_id, workflow_id, run_id),
             )
 
-        await self._submit(write, write=True)
+        await self._write(write)
 
     # -- namespaces ------------------------------------------------------------------
 
@@ -334,7 +405,7 @@ class SqlitePersistence(Persistence):
             else:
                 conn.execute("UPDATE namespaces SET data = ? WHERE id = ?", (record.data, record.id))
 
-        await self._submit(write, write=True)
+        await self._write(write)
 
     async def delete_namespace(self, namespace_id: str) -> None:
         def write(conn: sqlite3.Connection) -> None:
@@ -342,18 +413,19 @@ class SqlitePersistence(Persistence):
                 conn.execute(f"DELETE FROM {table} WHERE namespace_id = ?", (namespace_id,))
             conn.execute("DELETE FROM namespaces WHERE id = ?", (namespace_id,))
 
-        await self._submit(write, write=True)
+        await self._write(write, heavy=True)  # may delete millions of rows: not on the loop
 
     async def list_namespaces(self) -> list[NamespaceRecord]:
         def read(conn: sqlite3.Connection) -> list[NamespaceRecord]:
             rows = conn.execute("SELECT id, name, data FROM namespaces ORDER BY name").fetchall()
             return [NamespaceRecord(*row) for row in rows]
 
-        return await self._submit(read, write=False)
+        return await self._read(read)
 
     async def query_visibility(self, statement: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
         args = list(params)
-        return await self._submit(lambda conn: conn.execute(statement, args).fetchall(), write=False)
+        await self._visibility_current()
+        return await self._read(lambda conn: conn.execute(statement, args).fetchall())
 
     async def count_by_status(self, namespace_id: str) -> dict[int, int]:
         def read(conn: sqlite3.Connection) -> dict[int, int]:
@@ -362,7 +434,8 @@ class SqlitePersistence(Persistence):
             )
             return dict(rows.fetchall())
 
-        return await self._submit(read, write=False)
+        await self._visibility_current()
+        return await self._read(read)
 
     # -- search attributes -----------------------------------------------------------
 
@@ -375,7 +448,7 @@ class SqlitePersistence(Persistence):
                 result.setdefault(namespace_id, {})[name] = value_type
             return result
 
-        return await self._submit(read, write=False)
+        return await self._read(read)
 
     async def save_search_attributes(self, namespace_id: str, add: dict[str, int], remove: list[str]) -> None:
         def write(conn: sqlite3.Connection) -> None:
@@ -388,7 +461,90 @@ class SqlitePersistence(Persistence):
             for name in remove:
                 conn.execute("DELETE FROM search_attributes WHERE namespace_id = ? AND name = ?", (namespace_id, name))
 
-        await self._submit(write, write=True)
+        await self._write(write)
+
+
+# -- the group commit's steps (on the event-loop thread, or the commit thread) ----------
+
+
+def _apply_group(conn: sqlite3.Connection, batch: list[_Write]) -> list[Outcome]:
+    """Run a group's writes in one transaction, left open; one caller's failure is its own."""
+    outcomes = _try_group(conn, batch, savepoints=False)
+    if outcomes is None:
+        # One write failed: redo the group with a savepoint around each write, so that only
+        # the failed one is rolled back. Failures are rare (a lost race), and savepoints cost
+        # two statements per write, so they are not the default.
+        outcomes = _try_group(conn, batch, savepoints=True)
+        assert outcomes is not None
+    return outcomes
+
+
+def _try_group(conn: sqlite3.Connection, batch: list[_Write], *, savepoints: bool) -> list[Outcome] | None:
+    """Without savepoints, a failed write rolls everything back and None is returned."""
+    outcomes: list[Outcome] = []
+    conn.execute("BEGIN IMMEDIATE")
+    for work in batch:
+        if savepoints:
+            conn.execute("SAVEPOINT unit")
+        try:
+            result = work.fn(conn)
+        except Exception as error:  # noqa: BLE001 - this caller's failure only
+            if not savepoints:
+                conn.execute("ROLLBACK")
+                return None
+            conn.execute("ROLLBACK TO unit")
+            conn.execute("RELEASE unit")
+            outcomes.append((None, error))
+        else:
+            if savepoints:
+                conn.execute("RELEASE unit")
+            outcomes.append((result, None))
+    return outcomes
+
+
+def _commit(
+    conn: sqlite3.Connection, outcomes: list[Outcome], optimize: bool
+) -> tuple[list[Outcome] | None, BaseException | None]:
+    """Commit the open group; on failure roll it back and return the error for every caller."""
+    try:
+        conn.execute("COMMIT")
+        if optimize:
+            conn.execute("PRAGMA optimize")  # refresh the planner's statistics as tables grow
+    except sqlite3.Error as error:
+        _rollback(conn)
+        return None, error
+    return outcomes, None
+
+
+def _apply_and_commit(
+    conn: sqlite3.Connection, batch: list[_Write], optimize: bool
+) -> tuple[list[Outcome] | None, BaseException | None]:
+    try:
+        outcomes = _apply_group(conn, batch)
+    except sqlite3.Error as error:
+        _rollback(conn)
+        return None, error
+    return _commit(conn, outcomes, optimize)
+
+
+def _rollback(conn: sqlite3.Connection) -> None:
+    if conn.in_transaction:
+        conn.execute("ROLLBACK")
+
+
+def _checkpoint(conn: sqlite3.Connection | None) -> None:
+    """Copy committed WAL frames into the database file; PASSIVE never blocks the writer."""
+    if conn is None:
+        return
+    try:
+        conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+    except sqlite3.Error as error:
+        logger.warning("WAL checkpoint failed, retried after the next commits: %s", error)
+
+
+def _close_writer(conn: sqlite3.Connection) -> None:
+    conn.execute("PRAGMA optimize")  # keep the statistics current for the next start
+    conn.close()
 
 
 def _apply_mutations(conn: sqlite3.Connection, mutations: list[WorkflowMutation]) -> None:
@@ -436,53 +592,7 @@ def _apply_mutation(conn: sqlite3.Connection, m: WorkflowMutation) -> None:
             (m.namespace_id, m.run_id, m.history.first_event_id, m.history.last_event_id, m.history.data),
         )
     if m.visibility is not None:
-        _write_visibility(conn, m)
-
-
-def _write_visibility(conn: sqlite3.Connection, m: WorkflowMutation) -> None:
-    assert m.visibility is not None
-    columns = m.visibility.columns
-    previous = conn.execute(
-        "SELECT status, namespace_division FROM visibility WHERE namespace_id = ? AND run_id = ?",
-        (m.namespace_id, m.run_id),
-    ).fetchone()
-    if previous is not None:
-        _count(conn, m.namespace_id, previous[0], previous[1], -1)
-    _count(conn, m.namespace_id, columns["status"], columns["namespace_division"], +1)
-    names = ", ".join(columns)
-    marks = ", ".join("?" for _ in columns)
-    conn.execute(f"INSERT OR REPLACE INTO visibility ({names}) VALUES ({marks})", list(columns.values()))
-    conn.execute(
-        "DELETE FROM visibility_search_attributes WHERE namespace_id = ? AND run_id = ?", (m.namespace_id, m.run_id)
-    )
-    conn.executemany(
-        "INSERT OR IGNORE INTO visibility_search_attributes (namespace_id, name, value, run_id) VALUES (?, ?, ?, ?)",
-        [(m.namespace_id, name, value, m.run_id) for name, value in m.visibility.search_rows],
-    )
-
-
-def _count(conn: sqlite3.Connection, namespace_id: str, status: int, division: str | None, delta: int) -> None:
-    """Keep visibility_counts in step (runs of a namespace division are not counted there)."""
-    if division is not None:
-        return
-    conn.execute(
-        "INSERT INTO visibility_counts (namespace_id, status, runs) VALUES (?, ?, ?)"
-        " ON CONFLICT (namespace_id, status) DO UPDATE SET runs = runs + excluded.runs",
-        (namespace_id, status, delta),
-    )
-
-
-def _delete_visibility(conn: sqlite3.Connection, namespace_id: str, run_id: str) -> None:
-    previous = conn.execute(
-        "SELECT status, namespace_division FROM visibility WHERE namespace_id = ? AND run_id = ?",
-        (namespace_id, run_id),
-    ).fetchone()
-    if previous is not None:
-        _count(conn, namespace_id, previous[0], previous[1], -1)
-    conn.execute("DELETE FROM visibility WHERE namespace_id = ? AND run_id = ?", (namespace_id, run_id))
-    conn.execute(
-        "DELETE FROM visibility_search_attributes WHERE namespace_id = ? AND run_id = ?", (namespace_id, run_id)
-    )
+        visibility.stage(conn, m.namespace_id, m.run_id, m.visibility)
 
 
 def _move_current(conn: sqlite3.Connection, m: WorkflowMutation) -> None:
