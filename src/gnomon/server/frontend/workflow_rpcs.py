@@ -150,7 +150,7 @@ class WorkflowRpcs(FrontendBase):
     async def DescribeWorkflowExecution(
         self, request: api.DescribeWorkflowExecutionRequest, context: Any
     ) -> api.DescribeWorkflowExecutionResponse:
-        ctx = await self._run(request.namespace, request.execution)
+        ctx = await self.engine.settled(await self._run(request.namespace, request.execution))
         return describe(ctx.ms)
 
     @rpc

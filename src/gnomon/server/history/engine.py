@@ -303,6 +303,24 @@ class HistoryEngine:
                 self._after_commit(tx)
                 return
 
+    async def settled(self, ctx: RunContext) -> RunContext:
+        """The run with no transition in flight, so its state matches what is committed.
+
+        A transition changes the cached state before its commit lands (a completing run
+        is already closed while its last events are still being written). Readers that
+        pair the state with stored events, or report it as fact, call this first and
+        read the state before their next ``await``.
+        """
+        while True:
+            async with ctx.lock:
+                if not ctx.evicted:
+                    return ctx
+            # The transition failed and dropped the cached state: read it back.
+            reloaded = await self._context(*ctx.key)
+            if reloaded is None:
+                raise NotFoundError(f"workflow run {ctx.key[1]} no longer exists")
+            ctx = reloaded
+
     async def create_run(self, ms: MutableState, current: CurrentChange) -> RunContext:
         """Commit a brand-new run (its events are in ``ms.pending_events``)."""
         ctx = RunContext(ms)

@@ -31,12 +31,14 @@ def decode_page_token(token: bytes, run_id: str) -> int:
     return next_event_id
 
 
-async def _wait_for_change(engine: HistoryEngine, ctx: RunContext, timeout: float) -> None:
+async def _wait_for_change(engine: HistoryEngine, ctx: RunContext, timeout: float) -> RunContext:
+    """The run after its next commit, or after ``timeout``; settled either way."""
     try:
         async with asyncio.timeout(timeout):
             await engine.changed(ctx.key).wait()
     except TimeoutError:
         pass
+    return await engine.settled(ctx)
 
 
 async def get_history(
@@ -55,10 +57,13 @@ async def get_history(
     first = decode_page_token(token, run_id) if token else 1
     loop = asyncio.get_running_loop()
     deadline = loop.time() + long_poll_timeout
+    # Whether the run is open and which events are stored must be read together: a run
+    # mid-transition may already be closed while its last events are still being written.
+    ctx = await engine.settled(ctx)
 
     if filter_type == HistoryEventFilterType.HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT:
         while ctx.ms.is_open and wait_new_event and loop.time() < deadline:
-            await _wait_for_change(engine, ctx, deadline - loop.time())
+            ctx = await _wait_for_change(engine, ctx, deadline - loop.time())
         if ctx.ms.is_open:
             # Still running: the caller polls again with this token.
             return (History(), _encode_token(run_id, ctx.ms.last_committed_event_id + 1) if wait_new_event else b"")
@@ -67,13 +72,14 @@ async def get_history(
 
     if wait_new_event:
         while ctx.ms.is_open and ctx.ms.last_committed_event_id < first and loop.time() < deadline:
-            await _wait_for_change(engine, ctx, deadline - loop.time())
+            ctx = await _wait_for_change(engine, ctx, deadline - loop.time())
+    is_open = ctx.ms.is_open  # as settled: read_events may wait while a transition starts
     events = await engine.read_events(ctx, first)
     page = events[:page_size]
     next_token = b""
     if len(events) > page_size:
         next_token = _encode_token(run_id, page[-1].event_id + 1)
-    elif wait_new_event and ctx.ms.is_open:
+    elif wait_new_event and is_open:
         next_first = page[-1].event_id + 1 if page else first
         next_token = _encode_token(run_id, next_first)
     return History(events=page), next_token
@@ -85,6 +91,7 @@ async def get_history_reverse(
     """History newest first, one page at a time."""
     page_size = page_size or DEFAULT_PAGE_SIZE
     run_id = ctx.ms.run_id
+    ctx = await engine.settled(ctx)
     last = decode_page_token(token, run_id) if token else ctx.ms.last_committed_event_id
     events: list[HistoryEvent] = [e for e in await engine.read_events(ctx) if e.event_id <= last]
     events.reverse()
