@@ -11,8 +11,9 @@ as it changes. The ids are swapped in every text and blob value: byte for byte i
 protobuf blobs (the new ids have the same length, so the encoding stays valid), and in
 JSON blobs both in plain strings and inside their base64-encoded protobuf fields.
 Timestamps and the template's task queue are kept: they do not change what the rows
-cost to store or index. Run ids are fresh ``uuid4`` values, so index inserts land at
-random places, as they would in a database that grew by use.
+cost to store or index. Run ids are made the way the server makes them (time-ordered
+UUIDs, see ``gnomon.server.ids``), so the seeded runs sit in the indexes where runs
+closed earlier would; start request ids are ``uuid4``, as the SDKs make them.
 
 Seeding writes without a journal and without fsync (a crash means seeding again) and
 switches the file back to WAL at the end, which is how Gnomon opens it. Afterwards a
@@ -58,6 +59,7 @@ from bench.drivers import raw  # noqa: E402
 from bench.drivers.common import run_workflows, workflow_id  # noqa: E402
 from bench.histories import event_types  # noqa: E402
 from bench.workloads import NAMESPACE, WORKLOADS, Step, expected_event_types  # noqa: E402
+from gnomon.server.ids import new_id  # noqa: E402
 from tests.support.servers import start_gnomon  # noqa: E402
 
 TEMPLATE_RUNS = 16
@@ -241,7 +243,7 @@ def insert_copies(conn: sqlite3.Connection, templates: list[TemplateRun], runs: 
         last = min(runs, first + RUNS_PER_TRANSACTION)
         rows: dict[str, list[Row]] = {table: [] for table in statements}
         for i in range(first, last):
-            new_ids = [f"{SEEDED_PREFIX}{i:0{width}d}", str(uuid.uuid4()), str(uuid.uuid4())]
+            new_ids = [f"{SEEDED_PREFIX}{i:0{width}d}", new_id(), str(uuid.uuid4())]
             for table, copied in templates[i % len(templates)].copy(new_ids).items():
                 rows[table] += copied
         conn.execute("BEGIN")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from temporalio.api.enums.v1 import (
@@ -30,6 +29,7 @@ from gnomon.server.frontend.validation import known_enum, non_negative, require
 from gnomon.server.history import cron, lifecycle, query, updates
 from gnomon.server.history.describe import describe
 from gnomon.server.history.history_api import get_history, get_history_reverse
+from gnomon.server.ids import new_id
 from gnomon.server.protoutil import seconds
 
 
@@ -55,7 +55,7 @@ class WorkflowRpcs(FrontendBase):
             namespace_id=namespace_id,
             namespace=request.namespace,
             workflow_id=request.workflow_id,
-            request_id=request.request_id or str(uuid.uuid4()),
+            request_id=request.request_id or new_id(),
             reuse_policy=request.workflow_id_reuse_policy,
             conflict_policy=request.workflow_id_conflict_policy,
             start_delay=seconds(request.workflow_start_delay),
@@ -77,7 +77,7 @@ class WorkflowRpcs(FrontendBase):
             self.engine,
             options,
             self._started_attributes(request, options),
-            run_id=str(uuid.uuid4()),
+            run_id=new_id(),
             eager_identity=(request.identity or "eager") if request.request_eager_execution else "",
         )
         response = api.StartWorkflowExecutionResponse(run_id=outcome.run_id, started=outcome.started)
@@ -99,7 +99,7 @@ class WorkflowRpcs(FrontendBase):
             header=request.header if request.HasField("header") else None,
         )
         outcome = await lifecycle.signal_with_start(
-            self.engine, options, self._started_attributes(request, options), signal, run_id=str(uuid.uuid4())
+            self.engine, options, self._started_attributes(request, options), signal, run_id=new_id()
         )
         return api.SignalWithStartWorkflowExecutionResponse(run_id=outcome.run_id, started=outcome.started)
 
@@ -247,7 +247,7 @@ class WorkflowRpcs(FrontendBase):
                 self.engine,
                 options,
                 self._started_attributes(start_req, options),
-                run_id=str(uuid.uuid4()),
+                run_id=new_id(),
                 update=update_req.request,
             )
         except ServiceError as error:

@@ -8,7 +8,6 @@ carrying the attempt number and the last failure, as Temporal does.
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Awaitable, Callable
 
 from google.protobuf.message import Message
@@ -30,6 +29,7 @@ from gnomon.server.history.engine import HistoryEngine, RunContext, Transition
 from gnomon.server.history.mutable_state import ActivityInfo, MutableState
 from gnomon.server.history.tokens import TaskToken
 from gnomon.server.history.workflow_task import schedule_workflow_task
+from gnomon.server.ids import new_id
 from gnomon.server.matching import TaskRef, TaskType
 from gnomon.server.protoutil import timestamp
 from gnomon.server.timers import Deadline
@@ -222,7 +222,7 @@ async def record_started(engine: HistoryEngine, task: TaskRef, identity: str) ->
             return None
         info.started_time = engine.now()
         info.started_identity = identity
-        info.request_id = str(uuid.uuid4())
+        info.request_id = new_id()
         tx.dirty = True
         scheduled = info.scheduled_event.activity_task_scheduled_event_attributes
         token = TaskToken(
@@ -297,7 +297,7 @@ def _mark_started_by_id(engine: HistoryEngine, info: ActivityInfo, identity: str
     if not info.started:
         info.started_time = engine.now()
         info.started_identity = identity
-        info.request_id = str(uuid.uuid4())
+        info.request_id = new_id()
 
 
 async def complete(

@@ -7,7 +7,6 @@ bad command fails the workflow task without leaving half of the others in histor
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -68,6 +67,7 @@ from gnomon.server.history.runs import close_run
 from gnomon.server.history.successor import append_successor, cron_backoff, retry_or_cron, start_successor
 from gnomon.server.history.updates import MessageProcessor
 from gnomon.server.history.workflow_task import DEFAULT_WORKFLOW_TASK_TIMEOUT
+from gnomon.server.ids import new_id
 from gnomon.server.protoutil import copy_fields, duration, seconds
 
 Cause = WorkflowTaskFailedCause
@@ -365,7 +365,7 @@ def _validate_continue_as_new(cc: CommandContext, a: ContinueAsNewWorkflowExecut
 
 def _apply_continue_as_new(cc: CommandContext, a: ContinueAsNewWorkflowExecutionCommandAttributes) -> None:
     ms = cc.ms
-    new_run_id = str(uuid.uuid4())
+    new_run_id = new_id()
     workflow_type = a.workflow_type if a.workflow_type.name else ms.started.workflow_type
     queue = TaskQueue(name=a.task_queue.name or ms.task_queue, kind=TaskQueueKind.TASK_QUEUE_KIND_NORMAL)
     run_timeout = a.workflow_run_timeout if seconds(a.workflow_run_timeout) else ms.started.workflow_run_timeout
@@ -527,7 +527,7 @@ def _apply_start_child(cc: CommandContext, a: StartChildWorkflowExecutionCommand
         namespace_id=namespace_id,
         workflow_id=attrs.workflow_id,
         workflow_type=attrs.workflow_type.name,
-        create_request_id=str(uuid.uuid4()),
+        create_request_id=new_id(),
         parent_close_policy=attrs.parent_close_policy,
         initiated_event=event,
     )
@@ -565,7 +565,7 @@ def _apply_signal_external(cc: CommandContext, a: SignalExternalWorkflowExecutio
         event.signal_external_workflow_execution_initiated_event_attributes,
         a, "signal_name", "input", "control", "child_workflow_only", "header",
     )  # fmt: skip
-    cc.ms.signals_out[event.event_id] = ExternalRequestInfo(event.event_id, str(uuid.uuid4()), event)
+    cc.ms.signals_out[event.event_id] = ExternalRequestInfo(event.event_id, new_id(), event)
 
 
 def _apply_cancel_external(cc: CommandContext, a: RequestCancelExternalWorkflowExecutionCommandAttributes) -> None:
@@ -588,7 +588,7 @@ def _apply_cancel_external(cc: CommandContext, a: RequestCancelExternalWorkflowE
             reason=a.reason,
         )
     )
-    cc.ms.cancels_out[event.event_id] = ExternalRequestInfo(event.event_id, str(uuid.uuid4()), event)
+    cc.ms.cancels_out[event.event_id] = ExternalRequestInfo(event.event_id, new_id(), event)
 
 
 def _validate_cancel_external(cc: CommandContext, a: RequestCancelExternalWorkflowExecutionCommandAttributes) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -52,6 +51,7 @@ from gnomon.server.history.lifecycle import (
 )
 from gnomon.server.history.mutable_state import ExternalRequestInfo, MutableState
 from gnomon.server.history.workflow_task import schedule_workflow_task
+from gnomon.server.ids import new_id
 from gnomon.server.protoutil import copy_fields
 
 logger = logging.getLogger(__name__)
@@ -135,7 +135,7 @@ def _start_child_work(initiated_id: int) -> CrossRunWork:
         )
 
         try:
-            outcome = await start_workflow(engine, options, attrs, run_id=str(uuid.uuid4()))
+            outcome = await start_workflow(engine, options, attrs, run_id=new_id())
         except AlreadyExistsError:
             await _child_start_failed(engine, ctx, initiated_id)
             return

@@ -9,7 +9,6 @@ that task produces, then goes to the worker's sticky queue if that worker is ali
 from __future__ import annotations
 
 import asyncio
-import uuid
 from dataclasses import dataclass
 
 from temporalio.api.enums.v1 import QueryRejectCondition, QueryResultType, TaskQueueKind, WorkflowExecutionStatus
@@ -27,6 +26,7 @@ from gnomon.server.errors import DeadlineExceededError, InvalidArgumentError, No
 from gnomon.server.history.engine import HistoryEngine, RunContext
 from gnomon.server.history.tokens import TaskToken
 from gnomon.server.history.workflow_task import build_poll_response
+from gnomon.server.ids import new_id
 from gnomon.server.matching import TaskRef, TaskType
 
 
@@ -67,7 +67,7 @@ async def query_workflow(
                 await engine.changed(ctx.key).wait()
         except TimeoutError:
             raise DeadlineExceededError("query timed out waiting for the workflow task to complete") from None
-    query_id = str(uuid.uuid4())
+    query_id = new_id()
     pending = PendingQuery(query=query, answer=loop.create_future())
     registry.pending[query_id] = pending
     ms = ctx.ms

@@ -7,8 +7,6 @@ current-run pointer moves to it there too.
 
 from __future__ import annotations
 
-import uuid
-
 from temporalio.api.common.v1 import Payloads
 from temporalio.api.enums.v1 import ContinueAsNewInitiator, RetryState
 from temporalio.api.failure.v1 import Failure
@@ -18,6 +16,7 @@ from gnomon.server.history import cron, retry
 from gnomon.server.history.engine import HistoryEngine, Transition
 from gnomon.server.history.mutable_state import MutableState
 from gnomon.server.history.runs import new_run
+from gnomon.server.ids import new_id
 from gnomon.server.persistence.interface import CurrentChange
 from gnomon.server.protoutil import copy_fields
 
@@ -104,14 +103,14 @@ def append_successor(
 ) -> str:
     """Create the run that ``attrs`` describe as the closing run's successor; returns its id."""
     ms = tx.ms
-    run_id = run_id or str(uuid.uuid4())
+    run_id = run_id or new_id()
     successor = new_run(
         engine,
         namespace_id=ms.namespace_id,
         namespace=ms.namespace,
         workflow_id=ms.workflow_id,
         run_id=run_id,
-        request_id=str(uuid.uuid4()),
+        request_id=new_id(),
         attrs=attrs,
         backoff=backoff,
         execution_expiration_time=ms.execution_expiration_time,

@@ -10,7 +10,6 @@ completes, as Temporal does.
 from __future__ import annotations
 
 import logging
-import uuid
 
 from temporalio.api.common.v1 import WorkflowExecution, WorkflowType
 from temporalio.api.enums.v1 import (
@@ -33,6 +32,7 @@ from gnomon.server.history.engine import HistoryEngine, RunContext, Transition
 from gnomon.server.history.mutable_state import MutableState, WorkflowTaskInfo
 from gnomon.server.history.tokens import TaskToken
 from gnomon.server.history.update_registry import messages_for_task
+from gnomon.server.ids import new_id
 from gnomon.server.matching import TaskRef, TaskType
 from gnomon.server.protoutil import duration, seconds, timestamp
 from gnomon.server.timers import Deadline
@@ -300,7 +300,7 @@ def mark_started(engine: HistoryEngine, ms: MutableState, wft: WorkflowTaskInfo,
     now = engine.now()
     wft.started_time = now
     wft.identity = identity
-    wft.request_id = str(uuid.uuid4())
+    wft.request_id = new_id()
     if wft.transient:
         wft.started_event_id = wft.scheduled_event_id + 1
         return
