@@ -27,7 +27,7 @@ import logging
 import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -87,6 +87,41 @@ class Transition:
 
 
 CrossRunWork = Callable[["HistoryEngine", RunContext], Awaitable[None]]
+
+
+class _TransitionScope:
+    """What ``HistoryEngine.transition`` returns (a class: it runs several times per RPC)."""
+
+    __slots__ = ("_engine", "_ctx", "_durable", "_tx")
+
+    def __init__(self, engine: HistoryEngine, ctx: RunContext, durable: bool) -> None:
+        self._engine = engine
+        self._ctx = ctx
+        self._durable = durable
+
+    async def __aenter__(self) -> Transition:
+        ctx = await self._engine._lock_live(self._ctx)
+        self._tx = Transition(ctx, events_before=len(ctx.ms.pending_events))
+        return self._tx
+
+    async def __aexit__(self, exc_type: object, error: BaseException | None, traceback: object) -> None:
+        tx = self._tx
+        engine = self._engine
+        try:
+            if error is not None:
+                engine._abandon(tx, error)
+                return
+            try:
+                if self._durable:
+                    await engine._commit(tx)
+                elif tx.new_runs:
+                    raise RuntimeError("a transition that creates runs must be durable")
+            except BaseException as failure:
+                engine._abandon(tx, failure)
+                raise
+            engine._after_commit(tx)
+        finally:
+            tx.ctx.lock.release()
 
 
 class HistoryEngine:
@@ -269,39 +304,33 @@ class HistoryEngine:
 
     # -- transitions ---------------------------------------------------------------------
 
-    @asynccontextmanager
-    async def transition(self, ctx: RunContext, *, durable: bool = True) -> AsyncIterator[Transition]:
+    def transition(self, ctx: RunContext, *, durable: bool = True) -> AbstractAsyncContextManager[Transition]:
         """Lock the run, let the caller change it, commit, then derive the effects.
 
         ``durable=False`` defers the commit to the run's next durable transition (see the
         module docstring for when that is allowed).
         """
+        return _TransitionScope(self, ctx, durable)
+
+    async def _lock_live(self, ctx: RunContext) -> RunContext:
+        """Take the run's lock on its live context (reloaded if a failed transition dropped it)."""
         while True:
-            async with ctx.lock:
-                if ctx.evicted:
-                    reloaded = await self._context(*ctx.key)
-                    if reloaded is None:
-                        raise NotFoundError(f"workflow run {ctx.key[1]} no longer exists")
-                    ctx = reloaded
-                    continue
-                tx = Transition(ctx, events_before=len(ctx.ms.pending_events))
-                try:
-                    yield tx
-                    if durable:
-                        await self._commit(tx)
-                    elif tx.new_runs:
-                        raise RuntimeError("a transition that creates runs must be durable")
-                except ServiceError:
-                    # Requests are validated before anything changes, so a rejected one
-                    # leaves the cached state as it was, unless it got further.
-                    if len(tx.ms.pending_events) > tx.events_before or tx.dirty or tx.new_runs:
-                        self._evict(ctx)
-                    raise
-                except BaseException:
-                    self._evict(ctx)
-                    raise
-                self._after_commit(tx)
-                return
+            await ctx.lock.acquire()
+            if not ctx.evicted:
+                return ctx
+            ctx.lock.release()
+            reloaded = await self._context(*ctx.key)
+            if reloaded is None:
+                raise NotFoundError(f"workflow run {ctx.key[1]} no longer exists")
+            ctx = reloaded
+
+    def _abandon(self, tx: Transition, error: BaseException) -> None:
+        """A transition failed: drop the cached state unless nothing had changed yet."""
+        # Requests are validated before anything changes, so a rejected one leaves the
+        # cached state as it was, unless it got further.
+        changed = len(tx.ms.pending_events) > tx.events_before or tx.dirty or tx.new_runs
+        if changed or not isinstance(error, ServiceError):
+            self._evict(tx.ctx)
 
     async def settled(self, ctx: RunContext) -> RunContext:
         """The run with no transition in flight, so its state matches what is committed.
@@ -311,15 +340,9 @@ class HistoryEngine:
         pair the state with stored events, or report it as fact, call this first and
         read the state before their next ``await``.
         """
-        while True:
-            async with ctx.lock:
-                if not ctx.evicted:
-                    return ctx
-            # The transition failed and dropped the cached state: read it back.
-            reloaded = await self._context(*ctx.key)
-            if reloaded is None:
-                raise NotFoundError(f"workflow run {ctx.key[1]} no longer exists")
-            ctx = reloaded
+        ctx = await self._lock_live(ctx)
+        ctx.lock.release()
+        return ctx
 
     async def create_run(self, ms: MutableState, current: CurrentChange) -> RunContext:
         """Commit a brand-new run (its events are in ``ms.pending_events``)."""

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import struct
 from collections.abc import Callable
 from typing import Any, cast
 
@@ -28,6 +29,8 @@ logger = logging.getLogger(__name__)
 _WINDOW_REFILL = 2**30
 # Our SETTINGS: the largest stream window, and frames of up to 1 MiB from clients.
 _OUR_MAX_FRAME = 1 << 20
+# A frame header: a 24-bit length (read as 16 + 8 bits), type, flags, stream id.
+_FRAME_HEADER = struct.Struct(">HBBBI")
 _OUR_SETTINGS = f.settings({f.SETTINGS_INITIAL_WINDOW_SIZE: f.MAX_WINDOW, f.SETTINGS_MAX_FRAME_SIZE: _OUR_MAX_FRAME})
 
 
@@ -128,16 +131,16 @@ class Connection(asyncio.Protocol):
     def _read_frames(self, buffer: bytearray) -> None:
         position = 0
         size = len(buffer)
+        unpack = _FRAME_HEADER.unpack_from
         while size - position >= 9:
-            length = int.from_bytes(buffer[position : position + 3], "big")
+            length_high, length_low, kind, flags, stream_id = unpack(buffer, position)
+            length = length_high << 8 | length_low
             if length > _OUR_MAX_FRAME:
                 raise ProtocolError(f.FRAME_SIZE_ERROR, f"frame of {length} bytes exceeds {_OUR_MAX_FRAME}")
             end = position + 9 + length
             if end > size:
                 break
-            kind = buffer[position + 3]
-            flags = buffer[position + 4]
-            stream_id = int.from_bytes(buffer[position + 5 : position + 9], "big") & 0x7FFFFFFF
+            stream_id &= 0x7FFFFFFF
             payload = bytes(buffer[position + 9 : end])
             position = end
             if self._continuation is not None and kind != f.CONTINUATION:
