@@ -36,7 +36,7 @@ class TaskQueue(Generic[T]):
     def __init__(self, name: str) -> None:
         self.name = name
         self._backlog: deque[T] = deque()
-        self._waiters: deque[asyncio.Future[T]] = deque()
+        self._waiters: deque[asyncio.Future[T | None]] = deque()  # None: the poll timed out
         self.pollers: dict[str, PollerInfo] = {}
         self.last_poll_time = 0.0
 
@@ -80,23 +80,28 @@ class TaskQueue(Generic[T]):
         self.record_poller(identity)
         if self._backlog:
             return self._backlog.popleft()
-        waiter: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[T | None] = loop.create_future()
         self._waiters.append(waiter)
-        delivered = False
+        # A plain timer that answers None: a poll is cheaper than an asyncio.timeout scope.
+        timer = loop.call_later(timeout, _expire, waiter)
+        task: T | None = None
         try:
-            async with asyncio.timeout(timeout):
-                task = await waiter
-            delivered = True
+            task = await waiter
             return task
-        except TimeoutError:
-            return None
         finally:
+            timer.cancel()
             self.record_poller(identity)
-            if not delivered:
-                if waiter.done() and not waiter.cancelled():
-                    # A task arrived just as this poll gave up: it must not be lost.
-                    self.push_front(waiter.result())
-                else:
+            if task is None:
+                if not waiter.done():
                     waiter.cancel()
-                    with contextlib.suppress(ValueError):
-                        self._waiters.remove(waiter)
+                elif not waiter.cancelled() and (arrived := waiter.result()) is not None:
+                    # A task arrived just as this poll was cancelled: it must not be lost.
+                    self.push_front(arrived)
+                with contextlib.suppress(ValueError):
+                    self._waiters.remove(waiter)
+
+
+def _expire(waiter: asyncio.Future[T | None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
