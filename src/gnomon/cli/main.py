@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
 import signal
 import sys
@@ -16,6 +17,9 @@ from typing import Any
 from gnomon import __version__
 from gnomon.cli.logs import configure
 from gnomon.server.app import GnomonServer, ServerConfig, default_db_path
+
+# Objects allocated between young-generation collections (Python's default is 700).
+GC_YOUNG_THRESHOLD = 10_000
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
 async def serve(config: ServerConfig) -> None:
     server = GnomonServer(config)
     await server.start()
+    tune_garbage_collector()
     where = "in memory" if config.db_filename == ":memory:" else config.db_filename
     print(f"Gnomon {__version__} listening on {server.address}", flush=True)
     print(f"Database: {where}", flush=True)
@@ -56,6 +61,19 @@ async def serve(config: ServerConfig) -> None:
     logger.info("shutting down")
     await server.stop()
     print("Gnomon stopped.", flush=True)
+
+
+def tune_garbage_collector() -> None:
+    """Collect cycles less often, and never scan what start-up loaded.
+
+    Every request allocates many short-lived objects (protobuf wrappers, frames,
+    futures); at the default threshold of 700 the young generation is scanned
+    hundreds of times a second. Freezing moves modules, descriptors and the
+    namespace registry out of every later scan. About 1% fewer instructions per
+    workflow, more in cache misses.
+    """
+    gc.freeze()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, 10, 10)
 
 
 def run_event_loop(main: Coroutine[Any, Any, None]) -> None:

@@ -69,7 +69,11 @@ class TaskQueue(Generic[T]):
     def record_poller(self, identity: str) -> None:
         now = time.time()
         self.last_poll_time = now
-        self.pollers[identity] = PollerInfo(identity=identity, last_access_time=now)
+        known = self.pollers.get(identity)
+        if known is None:
+            self.pollers[identity] = PollerInfo(identity=identity, last_access_time=now)
+        else:
+            known.last_access_time = now
 
     def recent_pollers(self) -> list[PollerInfo]:
         cutoff = time.time() - POLLER_MEMORY_SECONDS
