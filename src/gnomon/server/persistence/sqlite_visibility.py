@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import sqlite3
+from collections import Counter
 from typing import Any
 
 import orjson
@@ -67,8 +68,10 @@ def flush_pending(conn: sqlite3.Connection) -> int:
     rows = conn.execute(f"SELECT namespace_id, run_id, record FROM {PENDING_TABLE}").fetchall()
     if not rows:
         return 0
+    counts: Counter[tuple[str, int, str | None]] = Counter()
     for namespace_id, run_id, data in rows:
-        _write(conn, namespace_id, run_id, decode_record(data))
+        _write(conn, namespace_id, run_id, decode_record(data), counts)
+    _add_counts(conn, counts)
     conn.execute(f"DELETE FROM {PENDING_TABLE}")
     return len(rows)
 
@@ -79,22 +82,29 @@ def delete(conn: sqlite3.Connection, namespace_id: str, run_id: str) -> None:
     previous = _previous(conn, namespace_id, run_id)
     if previous is None:
         return
-    _count(conn, namespace_id, previous[0], previous[1], -1)
+    _add_counts(conn, Counter({(namespace_id, previous[0], previous[1]): -1}))
     conn.execute("DELETE FROM visibility WHERE namespace_id = ? AND run_id = ?", (namespace_id, run_id))
     conn.execute(
         "DELETE FROM visibility_search_attributes WHERE namespace_id = ? AND run_id = ?", (namespace_id, run_id)
     )
 
 
-def _write(conn: sqlite3.Connection, namespace_id: str, run_id: str, record: VisibilityRecord) -> None:
+def _write(
+    conn: sqlite3.Connection,
+    namespace_id: str,
+    run_id: str,
+    record: VisibilityRecord,
+    counts: Counter[tuple[str, int, str | None]],
+) -> None:
+    """Write the run's row; its change to the per-status counts is added to ``counts``."""
     columns = record.columns
     previous = _previous(conn, namespace_id, run_id)
     if previous is not None:
-        _count(conn, namespace_id, previous[0], previous[1], -1)
+        counts[namespace_id, previous[0], previous[1]] -= 1
         conn.execute(
             "DELETE FROM visibility_search_attributes WHERE namespace_id = ? AND run_id = ?", (namespace_id, run_id)
         )
-    _count(conn, namespace_id, columns["status"], columns["namespace_division"], +1)
+    counts[namespace_id, columns["status"], columns["namespace_division"]] += 1
     names = ", ".join(columns)
     marks = ", ".join("?" for _ in columns)
     conn.execute(f"INSERT OR REPLACE INTO visibility ({names}) VALUES ({marks})", list(columns.values()))
@@ -114,12 +124,14 @@ def _previous(conn: sqlite3.Connection, namespace_id: str, run_id: str) -> tuple
     return row
 
 
-def _count(conn: sqlite3.Connection, namespace_id: str, status: int, division: str | None, delta: int) -> None:
-    """Keep visibility_counts in step (runs of a namespace division are not counted there)."""
-    if division is not None:
-        return
-    conn.execute(
+def _add_counts(conn: sqlite3.Connection, counts: Counter[tuple[str, int, str | None]]) -> None:
+    """Keep visibility_counts in step, one statement per (namespace, status) that changed.
+
+    Runs of a namespace division (internal workflows such as batch jobs) are not counted.
+    """
+    changes = [(ns, status, delta) for (ns, status, division), delta in counts.items() if delta and division is None]
+    conn.executemany(
         "INSERT INTO visibility_counts (namespace_id, status, runs) VALUES (?, ?, ?)"
         " ON CONFLICT (namespace_id, status) DO UPDATE SET runs = runs + excluded.runs",
-        (namespace_id, status, delta),
+        changes,
     )
