@@ -42,7 +42,7 @@ from gnomon.server.matching import MatchingService, TaskRef, TaskType
 from gnomon.server.namespaces import NamespaceRegistry
 from gnomon.server.persistence import ConditionFailedError, HistoryBatch, Persistence, WorkflowMutation
 from gnomon.server.persistence.interface import CurrentChange, VisibilityRecord
-from gnomon.server.timers import Deadline, TimerQueue
+from gnomon.server.timers import Deadline, TimerEntry, TimerQueue
 
 logger = logging.getLogger(__name__)
 
@@ -59,7 +59,9 @@ class RunContext:
     evicted: bool = False
     dispatched: set[tuple[str, str, int, int]] = field(default_factory=set)
     wanted: set[tuple[str, str, int, int]] = field(default_factory=set)
-    deadlines: set[Deadline] = field(default_factory=set)
+    # Deadlines armed for this run, and those the latest reconcile asked for.
+    deadlines: dict[Deadline, TimerEntry] = field(default_factory=dict)
+    wanted_deadlines: set[Deadline] = field(default_factory=set)
     in_flight: set[str] = field(default_factory=set)
     # In-flight workflow updates (update_registry.PendingUpdate by id); memory only.
     updates: dict[str, Any] = field(default_factory=dict)
@@ -282,7 +284,10 @@ class HistoryEngine:
             self._closed.pop(ctx.key, None)
 
     def forget(self, ctx: RunContext) -> None:
-        """Drop a deleted run from memory."""
+        """Drop a deleted run from memory, with its deadlines."""
+        for entry in ctx.deadlines.values():
+            self.timers.cancel(entry)
+        ctx.deadlines.clear()
         self._evict(ctx)
 
     def forget_namespace(self, namespace_id: str) -> None:
@@ -460,10 +465,16 @@ class HistoryEngine:
 
     def _reconcile(self, ctx: RunContext) -> None:
         ctx.wanted = set()
+        ctx.wanted_deadlines = set()
         for reconciler in self.reconcilers:
             reconciler(self, ctx)
-        # Reconcilers name every pending task each time: forget tasks no longer pending.
+        # Reconcilers name every pending task and deadline each time: forget tasks no longer
+        # pending, and cancel deadlines no longer due (a completed task's timeout, every
+        # deadline of a closed run), which would otherwise fire, load the run and find nothing.
         ctx.dispatched &= ctx.wanted
+        if len(ctx.deadlines) > len(ctx.wanted_deadlines):
+            for deadline in [d for d in ctx.deadlines if d not in ctx.wanted_deadlines]:
+                self.timers.cancel(ctx.deadlines.pop(deadline))
 
     def dispatch(self, ctx: RunContext, queue: str, task_type: TaskType, task: TaskRef) -> None:
         """Hand a task to matching once per (entity, attempt)."""
@@ -475,9 +486,10 @@ class HistoryEngine:
         self.matching.add(ctx.ms.namespace_id, queue, task_type, task)
 
     def schedule_deadline(self, ctx: RunContext, deadline: Deadline) -> None:
+        """Arm ``deadline`` for the run (reconcilers call this for every deadline still due)."""
+        ctx.wanted_deadlines.add(deadline)
         if deadline not in ctx.deadlines:
-            ctx.deadlines.add(deadline)
-            self.timers.add(deadline)
+            ctx.deadlines[deadline] = self.timers.add(deadline)
 
     def run_cross_run_work(self, ctx: RunContext, tag: str, work: CrossRunWork) -> None:
         """Start ``work`` for this run unless the same tag is already running."""
@@ -497,7 +509,7 @@ class HistoryEngine:
         ctx = await self._context(deadline.namespace_id, deadline.run_id)
         if ctx is None:
             return  # the run was deleted: nothing is due for it
-        ctx.deadlines.discard(deadline)
+        ctx.deadlines.pop(deadline, None)
         if not ctx.ms.is_open:
             return
         handler = self.deadline_handlers.get(deadline.kind)

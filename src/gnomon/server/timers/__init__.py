@@ -1,5 +1,5 @@
 """Timers: the in-memory queue of a run's deadlines (user timers and timeouts)."""
 
-from gnomon.server.timers.queue import Deadline, TimerQueue
+from gnomon.server.timers.queue import Deadline, TimerEntry, TimerQueue
 
-__all__ = ["Deadline", "TimerQueue"]
+__all__ = ["Deadline", "TimerEntry", "TimerQueue"]

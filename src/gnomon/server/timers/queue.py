@@ -17,6 +17,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +34,8 @@ class Deadline:
 
 
 FireCallback = Callable[[Deadline], Awaitable[None]]
+# A scheduled deadline in the heap: [when, sequence number, deadline, or None once cancelled].
+TimerEntry = list[Any]
 
 
 class TimerQueue:
@@ -40,7 +43,7 @@ class TimerQueue:
 
     def __init__(self, fire: FireCallback) -> None:
         self._fire = fire
-        self._heap: list[tuple[float, int, Deadline]] = []
+        self._heap: list[TimerEntry] = []
         self._counter = itertools.count()
         self._wakeup = asyncio.Event()
         self._runner: asyncio.Task[None] | None = None
@@ -57,19 +60,31 @@ class TimerQueue:
         for task in list(self._in_flight):
             task.cancel()
 
-    def add(self, deadline: Deadline) -> None:
-        heapq.heappush(self._heap, (deadline.when, next(self._counter), deadline))
-        if self._heap[0][2] is deadline:
+    def add(self, deadline: Deadline) -> TimerEntry:
+        """Fire ``deadline`` when it is due; the entry returned can cancel it."""
+        entry = [deadline.when, next(self._counter), deadline]
+        heapq.heappush(self._heap, entry)
+        if self._heap[0] is entry:
             self._wakeup.set()
+        return entry
 
-    def __len__(self) -> int:
-        return len(self._heap)
+    def armed(self) -> list[Deadline]:
+        """The deadlines still to fire, soonest first (for diagnostics and tests)."""
+        return [entry[2] for entry in sorted(self._heap) if entry[2] is not None]
+
+    @staticmethod
+    def cancel(entry: TimerEntry) -> None:
+        """Do not fire this deadline after all (a no-op once it has fired)."""
+        # It stays in the heap, inert, until its time: removing it would cost a heap rebuild.
+        entry[2] = None
 
     async def _run(self) -> None:
         while True:
             now = time.time()
             while self._heap and self._heap[0][0] <= now:
                 _, _, deadline = heapq.heappop(self._heap)
+                if deadline is None:
+                    continue
                 task = asyncio.create_task(self._fire_one(deadline))
                 self._in_flight.add(task)
                 task.add_done_callback(self._in_flight.discard)
