@@ -1,4 +1,4 @@
-"""A heap of deadlines, fired by one asyncio task.
+"""A heap of deadlines, fired by one event-loop timer.
 
 Deadlines are derived from the runs' mutable states (which are durable), so the heap
 needs no storage of its own: at start the history engine re-adds every open run's
@@ -10,7 +10,6 @@ duplicate entry is harmless.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import heapq
 import itertools
 import logging
@@ -45,18 +44,21 @@ class TimerQueue:
         self._fire = fire
         self._heap: list[TimerEntry] = []
         self._counter = itertools.count()
-        self._wakeup = asyncio.Event()
-        self._runner: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        # One loop timer, for the soonest live deadline; re-armed as the soonest changes.
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_when = 0.0
         self._in_flight: set[asyncio.Task[None]] = set()
 
     def start(self) -> None:
-        self._runner = asyncio.create_task(self._run(), name="gnomon-timers")
+        self._loop = asyncio.get_running_loop()
+        self._arm()
 
     async def stop(self) -> None:
-        if self._runner:
-            self._runner.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._runner
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._loop = None
         for task in list(self._in_flight):
             task.cancel()
 
@@ -64,37 +66,46 @@ class TimerQueue:
         """Fire ``deadline`` when it is due; the entry returned can cancel it."""
         entry = [deadline.when, next(self._counter), deadline]
         heapq.heappush(self._heap, entry)
-        if self._heap[0] is entry:
-            self._wakeup.set()
+        if self._heap[0] is entry and (self._timer is None or deadline.when < self._timer_when):
+            self._arm()
         return entry
+
+    @staticmethod
+    def cancel(entry: TimerEntry) -> None:
+        """Do not fire this deadline after all (a no-op once it has fired)."""
+        # It stays in the heap, inert, until it reaches the top: removing it from the
+        # middle would cost a heap rebuild.
+        entry[2] = None
 
     def armed(self) -> list[Deadline]:
         """The deadlines still to fire, soonest first (for diagnostics and tests)."""
         return [entry[2] for entry in sorted(self._heap) if entry[2] is not None]
 
-    @staticmethod
-    def cancel(entry: TimerEntry) -> None:
-        """Do not fire this deadline after all (a no-op once it has fired)."""
-        # It stays in the heap, inert, until its time: removing it would cost a heap rebuild.
-        entry[2] = None
+    def _arm(self) -> None:
+        """Set the loop timer for the soonest live deadline (dropping cancelled ones on top)."""
+        heap = self._heap
+        while heap and heap[0][2] is None:
+            heapq.heappop(heap)
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if self._loop is None or not heap:
+            return
+        self._timer_when = heap[0][0]
+        self._timer = self._loop.call_later(max(0.0, self._timer_when - time.time()), self._fire_due)
 
-    async def _run(self) -> None:
-        while True:
-            now = time.time()
-            while self._heap and self._heap[0][0] <= now:
-                _, _, deadline = heapq.heappop(self._heap)
-                if deadline is None:
-                    continue
-                task = asyncio.create_task(self._fire_one(deadline))
-                self._in_flight.add(task)
-                task.add_done_callback(self._in_flight.discard)
-            self._wakeup.clear()
-            delay = self._heap[0][0] - now if self._heap else None
-            try:
-                async with asyncio.timeout(delay):
-                    await self._wakeup.wait()
-            except TimeoutError:
-                pass
+    def _fire_due(self) -> None:
+        self._timer = None
+        heap = self._heap
+        now = time.time()
+        while heap and heap[0][0] <= now:
+            deadline = heapq.heappop(heap)[2]
+            if deadline is None:
+                continue
+            task = asyncio.create_task(self._fire_one(deadline))
+            self._in_flight.add(task)
+            task.add_done_callback(self._in_flight.discard)
+        self._arm()
 
     async def _fire_one(self, deadline: Deadline) -> None:
         try:
