@@ -4,15 +4,14 @@ A transition changes the cached run before its commit lands: a run completing is
 closed while its last events are still being written. A history long poll arriving in that
 window once saw "closed" with no close event and ended its iteration early (the ``temporal
 workflow execute`` progress table then stopped at event 2 and said "missing close event").
-Here the server's real SQLite store is held inside ``commit`` so the window stays open.
+Here the server's real SQLite store is held inside ``commit`` so the window stays open
+(``held_server`` in conftest).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
 
-import pytest
 from temporalio.api.command.v1 import Command, CompleteWorkflowExecutionCommandAttributes
 from temporalio.api.common.v1 import WorkflowExecution, WorkflowType
 from temporalio.api.enums.v1 import CommandType, EventType, HistoryEventFilterType, WorkflowExecutionStatus
@@ -26,39 +25,10 @@ from temporalio.api.workflowservice.v1 import (
 )
 from temporalio.client import Client
 
-from gnomon.server.app import GnomonServer, ServerConfig
-from gnomon.server.persistence import SqlitePersistence, WorkflowMutation
+from tests.server.conftest import HeldCommits
 
 #: Long enough for a request on loopback to reach the server and, wrongly, be answered.
 SETTLE_S = 0.3
-
-
-class HeldCommits(SqlitePersistence):
-    """SQLite that, once armed, holds the next commit until released."""
-
-    def __init__(self) -> None:
-        super().__init__(":memory:")
-        self.armed = False
-        self.entered = asyncio.Event()
-        self.release = asyncio.Event()
-
-    async def commit(self, mutations: Sequence[WorkflowMutation]) -> None:
-        if self.armed:
-            self.armed = False
-            self.entered.set()
-            await self.release.wait()
-        await super().commit(mutations)
-
-
-@pytest.fixture
-async def served() -> AsyncIterator[tuple[HeldCommits, Client]]:
-    store = HeldCommits()
-    server = GnomonServer(ServerConfig(port=0), persistence=store)
-    await server.start()
-    try:
-        yield store, await Client.connect(server.address)
-    finally:
-        await server.stop()
 
 
 async def _start_and_poll(client: Client, workflow_id: str) -> tuple[WorkflowExecution, bytes]:
@@ -105,9 +75,9 @@ async def _still_waiting(call: asyncio.Future[object]) -> bool:
 
 
 async def test_history_long_poll_during_the_closing_commit_returns_the_close_event(
-    served: tuple[HeldCommits, Client],
+    held_server: tuple[HeldCommits, Client],
 ) -> None:
-    store, client = served
+    store, client = held_server
     execution, token = await _start_and_poll(client, "reads-history")
     first = await client.workflow_service.get_workflow_execution_history(
         GetWorkflowExecutionHistoryRequest(namespace="default", execution=execution, wait_new_event=True)
@@ -135,8 +105,8 @@ async def test_history_long_poll_during_the_closing_commit_returns_the_close_eve
     assert page.next_page_token == b""
 
 
-async def test_close_event_poll_and_describe_during_the_closing_commit(served: tuple[HeldCommits, Client]) -> None:
-    store, client = served
+async def test_close_event_poll_and_describe_during_the_closing_commit(held_server: tuple[HeldCommits, Client]) -> None:
+    store, client = held_server
     execution, token = await _start_and_poll(client, "reads-close")
     completing = await _complete_held(client, store, token)
     close = asyncio.ensure_future(

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from collections.abc import Awaitable
+from typing import Any, TypeVar
 
 from temporalio.api.enums.v1 import (
     DescribeTaskQueueMode,
@@ -25,6 +26,8 @@ from gnomon.server.history.tokens import TaskToken
 from gnomon.server.matching import TaskRef, TaskType
 from gnomon.server.protoutil import timestamp
 
+T = TypeVar("T")
+
 
 class TaskRpcs(FrontendBase):
     """RPCs of workers: polling and answering workflow, query and activity tasks; task queues."""
@@ -44,10 +47,26 @@ class TaskRpcs(FrontendBase):
             task = await self.matching.poll(namespace_id, queue.name, TaskType.WORKFLOW, request.identity, remaining)
             if task is None:
                 break
-            response = await asyncio.shield(self._start_workflow_task(task, request.identity, queue))
+            starting = self._start_workflow_task(task, request.identity, queue)
+            response = await self._started_or_requeued(namespace_id, queue.name, TaskType.WORKFLOW, task, starting)
             if response is not None:
                 return response
         return api.PollWorkflowTaskQueueResponse()
+
+    async def _started_or_requeued(
+        self, namespace_id: str, queue: str, task_type: TaskType, task: TaskRef, starting: Awaitable[T]
+    ) -> T:
+        """Await the task's start; if the poll is cancelled first, put the task back in front.
+
+        A task taken from matching but never started would be lost: the run believes it
+        was handed out, so nothing dispatches it again. If the cancellation came after the
+        start, the task put back is stale and the next poller skips it.
+        """
+        try:
+            return await starting
+        except asyncio.CancelledError:
+            self.matching.push_front(namespace_id, queue, task_type, task)
+            raise
 
     async def _start_workflow_task(
         self, task: TaskRef, identity: str, queue: TaskQueue
@@ -115,7 +134,10 @@ class TaskRpcs(FrontendBase):
             )
             if task is None:
                 break
-            response = await asyncio.shield(activity_task.record_started(self.engine, task, request.identity))
+            starting = activity_task.record_started(self.engine, task, request.identity)
+            response = await self._started_or_requeued(
+                namespace_id, request.task_queue.name, TaskType.ACTIVITY, task, starting
+            )
             if response is not None:
                 return response
         return api.PollActivityTaskQueueResponse()
