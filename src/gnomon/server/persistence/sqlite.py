@@ -21,10 +21,11 @@ and nothing that waits for a disk, so there everything runs on the event-loop th
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import sqlite3
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -39,6 +40,7 @@ from gnomon.server.persistence.interface import (
     WorkflowMutation,
 )
 from gnomon.server.persistence.schema import MIGRATIONS
+from gnomon.server.persistence.worker_thread import WorkerThread
 
 logger = logging.getLogger(__name__)
 
@@ -86,7 +88,7 @@ class SqlitePersistence(Persistence):
         self._writer: sqlite3.Connection | None = None
         self._reader: sqlite3.Connection | None = None  # a file database only, on the read thread
         self._lookups: sqlite3.Connection | None = None  # a file database only, on the loop thread
-        self._commit_thread: ThreadPoolExecutor | None = None
+        self._commit_thread: WorkerThread | None = None
         self._read_thread: ThreadPoolExecutor | None = None
         self._checkpoint_thread: ThreadPoolExecutor | None = None
         self._checkpointer: sqlite3.Connection | None = None
@@ -114,11 +116,11 @@ class SqlitePersistence(Persistence):
         if not self._durable:
             self._writer = self._open_writer()
             return
-        self._commit_thread = ThreadPoolExecutor(1, thread_name_prefix="gnomon-sqlite-commit")
+        self._commit_thread = WorkerThread("gnomon-sqlite-commit")
         self._read_thread = ThreadPoolExecutor(1, thread_name_prefix="gnomon-sqlite-read")
         loop = asyncio.get_running_loop()
         # Migrations and ANALYZE may take a while on a large database: not on the loop.
-        self._writer = await loop.run_in_executor(self._commit_thread, self._open_writer)
+        self._writer = await self._commit_thread.run(self._open_writer)
         self._reader = await loop.run_in_executor(self._read_thread, self._open_reader)
         self._lookups = self._open_reader()
         self._checkpoint_thread = ThreadPoolExecutor(1, thread_name_prefix="gnomon-sqlite-checkpoint")
@@ -138,7 +140,7 @@ class SqlitePersistence(Persistence):
         self._writer = None
         loop = asyncio.get_running_loop()
         if self._commit_thread is not None:
-            await loop.run_in_executor(self._commit_thread, _close_writer, writer)
+            await self._commit_thread.run(_close_writer, writer)
             self._commit_thread.shutdown()
         else:
             _close_writer(writer)
@@ -243,7 +245,7 @@ class SqlitePersistence(Persistence):
             self._group_done(batch, *_apply_and_commit(writer, batch, optimize))
             return
         if any(work.heavy for work in batch):
-            job = self._commit_thread.submit(_apply_and_commit, writer, batch, optimize)
+            job = functools.partial(_apply_and_commit, writer, batch, optimize)
         else:
             try:
                 outcomes = _apply_group(writer, batch)
@@ -251,15 +253,12 @@ class SqlitePersistence(Persistence):
                 _rollback(writer)
                 self._group_done(batch, None, error)
                 return
-            job = self._commit_thread.submit(_commit, writer, outcomes, optimize)
-        loop = asyncio.get_running_loop()
+            job = functools.partial(_commit, writer, outcomes, optimize)
 
-        def committed(done: Future[tuple[list[Outcome] | None, BaseException | None]]) -> None:
-            error = done.exception()
-            result = (None, error) if error is not None else done.result()
-            loop.call_soon_threadsafe(self._group_done, batch, *result)
+        def committed(result: Any, error: BaseException | None) -> None:
+            self._group_done(batch, *((None, error) if error is not None else result))
 
-        job.add_done_callback(committed)
+        self._commit_thread.submit(job, committed)
 
     def _group_done(self, batch: list[_Write], outcomes: list[Outcome] | None, error: BaseException | None) -> None:
         if error is not None:
