@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Sequence
+from typing import Any
 
 import pytest
+from temporalio.api.common.v1 import WorkflowExecution, WorkflowType
+from temporalio.api.taskqueue.v1 import TaskQueue
+from temporalio.api.workflowservice.v1 import StartWorkflowExecutionRequest
 from temporalio.client import Client
 
 from gnomon.server.app import GnomonServer, ServerConfig
@@ -39,3 +43,18 @@ async def held_server() -> AsyncIterator[tuple[HeldCommits, Client]]:
         yield store, await Client.connect(server.address)
     finally:
         await server.stop()
+
+
+async def start_workflow(client: Client, workflow_id: str, **fields: Any) -> WorkflowExecution:
+    """Start workflow type ``Wf`` on task queue ``tq-<workflow_id>`` in namespace default."""
+    started = await client.workflow_service.start_workflow_execution(
+        StartWorkflowExecutionRequest(
+            namespace="default",
+            workflow_id=workflow_id,
+            workflow_type=WorkflowType(name="Wf"),
+            task_queue=TaskQueue(name=f"tq-{workflow_id}"),
+            request_id=f"req-{workflow_id}",
+            **fields,
+        )
+    )
+    return WorkflowExecution(workflow_id=workflow_id, run_id=started.run_id)

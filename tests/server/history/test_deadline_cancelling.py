@@ -11,17 +11,16 @@ from collections.abc import AsyncIterator
 
 import pytest
 from temporalio.api.command.v1 import Command, CompleteWorkflowExecutionCommandAttributes
-from temporalio.api.common.v1 import WorkflowType
 from temporalio.api.enums.v1 import CommandType
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import (
     PollWorkflowTaskQueueRequest,
     RespondWorkflowTaskCompletedRequest,
-    StartWorkflowExecutionRequest,
 )
 from temporalio.client import Client
 
 from gnomon.server.app import GnomonServer, ServerConfig
+from tests.server.conftest import start_workflow
 
 
 @pytest.fixture
@@ -41,17 +40,8 @@ def armed_kinds(server: GnomonServer, run_id: str) -> list[str]:
 async def test_a_closed_runs_deadlines_are_cancelled(served: tuple[GnomonServer, Client]) -> None:
     server, client = served
     service = client.workflow_service
-    queue = TaskQueue(name="deadline-tq")
-    started = await service.start_workflow_execution(
-        StartWorkflowExecutionRequest(
-            namespace="default",
-            workflow_id="deadline-wf",
-            workflow_type=WorkflowType(name="Wf"),
-            task_queue=queue,
-            request_id="deadline-req",
-            workflow_run_timeout={"seconds": 3600},
-        )
-    )
+    started = await start_workflow(client, "deadline-wf", workflow_run_timeout={"seconds": 3600})
+    queue = TaskQueue(name="tq-deadline-wf")
     assert armed_kinds(server, started.run_id) == ["workflow_timeout"]
 
     task = await service.poll_workflow_task_queue(PollWorkflowTaskQueueRequest(namespace="default", task_queue=queue))

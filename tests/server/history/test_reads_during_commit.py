@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 
 from temporalio.api.command.v1 import Command, CompleteWorkflowExecutionCommandAttributes
-from temporalio.api.common.v1 import WorkflowExecution, WorkflowType
+from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.enums.v1 import CommandType, EventType, HistoryEventFilterType, WorkflowExecutionStatus
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import (
@@ -21,31 +21,21 @@ from temporalio.api.workflowservice.v1 import (
     GetWorkflowExecutionHistoryRequest,
     PollWorkflowTaskQueueRequest,
     RespondWorkflowTaskCompletedRequest,
-    StartWorkflowExecutionRequest,
 )
 from temporalio.client import Client
 
-from tests.server.conftest import HeldCommits
+from tests.server.conftest import HeldCommits, start_workflow
 
 #: Long enough for a request on loopback to reach the server and, wrongly, be answered.
 SETTLE_S = 0.3
 
 
 async def _start_and_poll(client: Client, workflow_id: str) -> tuple[WorkflowExecution, bytes]:
-    service = client.workflow_service
-    started = await service.start_workflow_execution(
-        StartWorkflowExecutionRequest(
-            namespace="default",
-            workflow_id=workflow_id,
-            workflow_type=WorkflowType(name="Wf"),
-            task_queue=TaskQueue(name=f"tq-{workflow_id}"),
-            request_id=f"req-{workflow_id}",
-        )
-    )
-    task = await service.poll_workflow_task_queue(
+    execution = await start_workflow(client, workflow_id)
+    task = await client.workflow_service.poll_workflow_task_queue(
         PollWorkflowTaskQueueRequest(namespace="default", task_queue=TaskQueue(name=f"tq-{workflow_id}"))
     )
-    return WorkflowExecution(workflow_id=workflow_id, run_id=started.run_id), task.task_token
+    return execution, task.task_token
 
 
 async def _complete_held(client: Client, store: HeldCommits, token: bytes) -> asyncio.Task[object]:

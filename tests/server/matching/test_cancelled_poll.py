@@ -12,41 +12,31 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
-from temporalio.api.common.v1 import WorkflowExecution, WorkflowType
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import (
     PollWorkflowTaskQueueRequest,
     SignalWorkflowExecutionRequest,
-    StartWorkflowExecutionRequest,
 )
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
 from gnomon.server.frontend.base import MIN_POLL_SECONDS
-from tests.server.conftest import HeldCommits
+from tests.server.conftest import HeldCommits, start_workflow
 
 
 async def test_a_poll_cancelled_before_the_start_returns_the_task(held_server: tuple[HeldCommits, Client]) -> None:
     store, client = held_server
     service = client.workflow_service
-    queue = TaskQueue(name="cancelled-poll-tq")
-    started = await service.start_workflow_execution(
-        StartWorkflowExecutionRequest(
-            namespace="default",
-            workflow_id="cancelled-poll",
-            workflow_type=WorkflowType(name="Wf"),
-            task_queue=queue,
-            request_id="cancelled-poll-req",
-        )
-    )
+    execution = await start_workflow(client, "cancelled-poll")
+    queue = TaskQueue(name="tq-cancelled-poll")
     # The signal's transition holds the run's lock until its commit is released.
     store.armed = True
     signalling = asyncio.ensure_future(
         service.signal_workflow_execution(
             SignalWorkflowExecutionRequest(
                 namespace="default",
-                workflow_execution=WorkflowExecution(workflow_id="cancelled-poll", run_id=started.run_id),
+                workflow_execution=execution,
                 signal_name="go",
                 request_id="cancelled-poll-signal",
             )
