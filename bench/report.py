@@ -41,7 +41,7 @@ def ratios(results: Sequence[Result]) -> list[Result]:
     """Gnomon divided by each reference server, per driver, workload and concurrency."""
     by_phase: dict[tuple[str, str, int], dict[str, Result]] = {}
     for result in results:
-        if not result.get("seeded_runs"):
+        if not result.get("seeded_runs") and not result.get("baseline"):
             by_phase.setdefault(_phase_key(result), {})[result["server"]] = result
     rows = []
     for (driver, workload, concurrency), servers in by_phase.items():
@@ -58,8 +58,13 @@ def ratios(results: Sequence[Result]) -> list[Result]:
 
 
 def growth(results: Sequence[Result]) -> list[Result]:
-    """Gnomon on a seeded database divided by Gnomon on an empty one, per phase."""
+    """Gnomon on a seeded database divided by Gnomon on an empty one, per phase.
+
+    The empty database's figures are those of the ``baseline`` run measured just before
+    the seeded one, where there is one.
+    """
     empty = {_phase_key(r): r for r in results if r["server"] == GNOMON and not r.get("seeded_runs")}
+    empty.update({_phase_key(r): r for r in results if r.get("baseline")})
     rows = []
     for result in results:
         base = empty.get(_phase_key(result))
@@ -95,6 +100,7 @@ def format_table(results: Sequence[Result]) -> str:
         label = f"{driver:6} {workload:14} {concurrency:>4} "
         for result in (r for r in results if _phase_key(r) == phase):
             name = result["server"] + (f" +{result['seeded_runs']:,} runs" if result.get("seeded_runs") else "")
+            name += ", empty again" if result.get("baseline") else ""
             cells = " ".join(_cell(result, key, fmt) for key, _, fmt in columns)
             errors = f"  ({result['errors']} errors)" if result.get("errors") else ""
             lines.append(f"{label}{name:22} {cells}{errors}")

@@ -164,7 +164,10 @@ def run_server(kind: str, phases: list[PhaseSpec], workdir: Path, *, db: Path | 
 
 
 def run_seeded(plan: Plan, workdir: Path) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """Gnomon on a database holding ``plan.seed_runs`` completed runs: the raw one_activity phases."""
+    """Gnomon on a database holding ``plan.seed_runs`` completed runs: the raw one_activity phases.
+
+    Returned with the same phases on an empty database just before (marked ``baseline``).
+    """
     phases = [p for p in plan.phases if p.driver == "raw" and p.workload == "one_activity"]
     db = plan.seed_db or workdir / f"seeded-{plan.seed_runs}.db"
     info: dict[str, Any] = {"runs": plan.seed_runs, "db": str(db)}
@@ -175,10 +178,16 @@ def run_seeded(plan: Plan, workdir: Path) -> tuple[list[dict[str, Any]], dict[st
         print(f"== seeding {plan.seed_runs:,} completed runs into {db}", file=sys.stderr, flush=True)
         seeded = seed(db, plan.seed_runs)
         info.update(seed_seconds=seeded.seconds, db_bytes=seeded.db_bytes)
+    # The empty database is measured again right before the seeded one, and that is what
+    # the seeded phases are compared with: the main run's Gnomon phases are many minutes
+    # earlier, and a shared VM's speed drifts by more than the effect measured here.
+    baseline = run_server(GNOMON, phases, workdir / "seeded-baseline")
+    for result in baseline:
+        result["baseline"] = True
     results = run_server(GNOMON, phases, workdir / "seeded", db=db)
     for result in results:
         result["seeded_runs"] = plan.seed_runs
-    return results, info
+    return baseline + results, info
 
 
 def machine() -> dict[str, Any]:
