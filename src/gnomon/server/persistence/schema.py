@@ -1,7 +1,9 @@
 """The one source of the SQL schema, as numbered migrations applied automatically at start.
 
-Each migration runs once, in order, inside the transaction that records it; the
-statements are plain SQL that SQLite and PostgreSQL both accept.
+Each migration runs once, in order, inside the transaction that records it. The
+statements are SQLite's: most are plain SQL that PostgreSQL accepts too, but a
+PostgreSQL store will need its own spelling of ``WITHOUT ROWID`` tables (plain tables
+there).
 """
 
 from __future__ import annotations
