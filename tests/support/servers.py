@@ -99,7 +99,8 @@ def start_gnomon(
     Headless unless ``ui_port`` is given (the web UI's default port would clash between servers).
     """
     port = port or free_port()
-    args = [sys.executable, "-m", "gnomon", "server", "start", "--ip", HOST, "--port", str(port), "--log-level", "warning"]
+    args = [sys.executable, "-m", "gnomon", "server", "start", "--ip", HOST, "--port", str(port)]
+    args += ["--log-level", "warning"]
     args += ["--db-filename", str(db_filename)] if db_filename else ["--in-memory"]
     args += ["--ui-port", str(ui_port)] if ui_port else ["--headless"]
     args += extra_args or []
