@@ -37,6 +37,20 @@ def test_eviction_keeps_tables_in_step_with_the_encoder() -> None:
         assert decoder.decode(encoder.encode(headers)) == headers
 
 
+def test_a_repeated_block_follows_the_dynamic_table() -> None:
+    """The same indexed-only bytes name other headers once an insertion shifts the indices."""
+    decoder = HeaderDecoder()
+    decoder.decode(b"\x40\x03x-a\x011")  # literal with indexing: x-a: 1 becomes index 62
+    assert decoder.decode(b"\xbe") == [(b"x-a", b"1")]
+    assert decoder.decode(b"\xbe") == [(b"x-a", b"1")]  # served again, table unchanged
+    decoder.decode(b"\x40\x03x-b\x012")  # x-b: 2 is now 62, x-a: 1 is 63
+    assert decoder.decode(b"\xbe") == [(b"x-b", b"2")]
+    assert decoder.decode(b"\xbf") == [(b"x-a", b"1")]
+    decoder.decode(b"\x20")  # a table size update to 0 empties the table
+    with pytest.raises(HeaderDecodeError):
+        decoder.decode(b"\xbe")
+
+
 def test_table_size_update_shrinks_the_table() -> None:
     encoder = hpack.Encoder()
     decoder = HeaderDecoder()

@@ -4,6 +4,11 @@ The ``hpack`` package's decoder costs ~150 µs per gRPC request (it logs every f
 builds an object per header); this one does the same work with plain tuples and a
 cache of Huffman-decoded strings, which repeat from call to call. The static table and
 the Huffman code come from ``hpack``.
+
+Once a client has sent each of its headers once, its later requests are blocks of
+indexed fields only, a few bytes each, and the same few blocks repeat (one per method).
+Such a block means the same headers for as long as the dynamic table does not change,
+so its decoded list is kept until the table changes.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ _STATIC: tuple[tuple[bytes, bytes], ...] = HeaderTable.STATIC_TABLE
 _STATIC_LENGTH = len(_STATIC)
 _ENTRY_OVERHEAD = 32  # RFC 7541 section 4.1
 _HUFFMAN_CACHE_LIMIT = 4096
+_BLOCK_CACHE_LIMIT = 256
 
 
 class HeaderDecodeError(Exception):
@@ -31,8 +37,26 @@ class HeaderDecoder:
         self._max_size = table_size_limit  # what the encoder chose, within the limit
         self._max_list_size = max_header_list_size
         self._huffman: dict[bytes, bytes] = {}
+        # Decoded blocks that did not change the dynamic table, valid until it changes.
+        self._blocks: dict[bytes, list[tuple[bytes, bytes]]] = {}
+        self._table_changes = 0
 
     def decode(self, block: bytes) -> list[tuple[bytes, bytes]]:
+        """The block's headers, in order. Callers must not modify the list."""
+        headers = self._blocks.get(block)
+        if headers is not None:
+            return headers
+        changes = self._table_changes
+        headers = self._decode(block)
+        if self._table_changes == changes:
+            if len(self._blocks) >= _BLOCK_CACHE_LIMIT:
+                self._blocks.clear()
+            self._blocks[block] = headers
+        else:
+            self._blocks.clear()
+        return headers
+
+    def _decode(self, block: bytes) -> list[tuple[bytes, bytes]]:
         headers: list[tuple[bytes, bytes]] = []
         position = 0
         end = len(block)
@@ -61,6 +85,7 @@ class HeaderDecoder:
                 if size > self._limit:
                     raise HeaderDecodeError(f"table size {size} above the allowed {self._limit}")
                 self._max_size = size
+                self._table_changes += 1
                 self._evict(0)
                 continue
             else:  # literal without indexing, or never indexed
@@ -111,6 +136,7 @@ class HeaderDecoder:
         return decoded, end
 
     def _insert(self, field: tuple[bytes, bytes]) -> None:
+        self._table_changes += 1
         size = len(field[0]) + len(field[1]) + _ENTRY_OVERHEAD
         if size > self._max_size:
             self._dynamic.clear()  # an entry larger than the table empties it (section 4.4)
