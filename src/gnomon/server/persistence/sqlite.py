@@ -595,20 +595,27 @@ def _apply_mutation(conn: sqlite3.Connection, m: WorkflowMutation) -> None:
 
 
 def _move_current(conn: sqlite3.Connection, m: WorkflowMutation) -> None:
+    """Point the workflow id at this run, if it points where the caller expects (one statement)."""
     assert m.current is not None
-    row = conn.execute(
-        "SELECT run_id FROM current_executions WHERE namespace_id = ? AND workflow_id = ?",
-        (m.namespace_id, m.workflow_id),
-    ).fetchone()
-    found = row[0] if row else None
-    if found != m.current.expected_run_id:
+    if m.current.expected_run_id is None:
+        try:
+            conn.execute(
+                "INSERT INTO current_executions (namespace_id, workflow_id, run_id, status, start_request_id,"
+                " close_time) VALUES (?, ?, ?, ?, ?, ?)",
+                (m.namespace_id, m.workflow_id, m.run_id, m.status, m.current.start_request_id, m.close_time),
+            )
+        except sqlite3.IntegrityError:
+            raise ConditionFailedError(f"workflow {m.workflow_id} has a current run, expected none") from None
+        return
+    cursor = conn.execute(
+        "UPDATE current_executions SET run_id = ?, status = ?, start_request_id = ?, close_time = ?"
+        " WHERE namespace_id = ? AND workflow_id = ? AND run_id = ?",
+        (
+            m.run_id, m.status, m.current.start_request_id, m.close_time,
+            m.namespace_id, m.workflow_id, m.current.expected_run_id,
+        ),
+    )  # fmt: skip
+    if cursor.rowcount != 1:
         raise ConditionFailedError(
-            f"workflow {m.workflow_id} current run is {found}, expected {m.current.expected_run_id}"
+            f"workflow {m.workflow_id} current run is not {m.current.expected_run_id}: another run took its place"
         )
-    conn.execute(
-        "INSERT INTO current_executions (namespace_id, workflow_id, run_id, status, start_request_id, close_time)"
-        " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (namespace_id, workflow_id) DO UPDATE SET"
-        " run_id = excluded.run_id, status = excluded.status, start_request_id = excluded.start_request_id,"
-        " close_time = excluded.close_time",
-        (m.namespace_id, m.workflow_id, m.run_id, m.status, m.current.start_request_id, m.close_time),
-    )
