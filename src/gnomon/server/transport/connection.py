@@ -271,27 +271,21 @@ class Connection(asyncio.Protocol):
         """Send a successful response: headers, the length-prefixed message, OK trailers."""
         if self._streams.get(stream.stream_id) is not stream or self._transport is None:
             return  # reset by the client, or the connection is gone
-        sid = stream.stream_id.to_bytes(4, "big")
-        data = b"\x00" + len(message).to_bytes(4, "big") + message
-        size = len(data)
-        headers = len(f.RESPONSE_HEADERS).to_bytes(3, "big") + bytes((f.HEADERS, f.FLAG_END_HEADERS)) + sid
+        stream_id = stream.stream_id
+        size = len(message) + 5  # the DATA payload: gRPC's 5-byte prefix, then the message
         if size <= self._send_window and size <= stream.send_window and size <= self._peer_max_frame:
             self._send_window -= size
-            trailers = len(f.OK_TRAILERS).to_bytes(3, "big") + bytes((f.HEADERS, _END)) + sid
             self._write(
-                headers
-                + f.RESPONSE_HEADERS
-                + size.to_bytes(3, "big")
-                + b"\x00\x00"
-                + sid
-                + data
-                + trailers
-                + f.OK_TRAILERS
+                _RESPONSE_HEAD.pack(
+                    _HEADERS_PREFIX, stream_id, f.RESPONSE_HEADERS, size << 8 | f.DATA, 0, stream_id, 0, size - 5
+                )
+                + message
+                + _RESPONSE_TAIL.pack(_TRAILERS_PREFIX, stream_id, f.OK_TRAILERS)
             )
-            del self._streams[stream.stream_id]
+            del self._streams[stream_id]
             return
-        self._write(headers + f.RESPONSE_HEADERS)
-        stream.pending = memoryview(data)
+        self._write(f.frame(f.HEADERS, f.FLAG_END_HEADERS, stream_id, f.RESPONSE_HEADERS))
+        stream.pending = memoryview(b"\x00" + (size - 5).to_bytes(4, "big") + message)
         stream.trailers = f.OK_TRAILERS
         self._flush(stream)
 
@@ -363,6 +357,13 @@ class Connection(asyncio.Protocol):
 
 
 _END = f.FLAG_END_STREAM | f.FLAG_END_HEADERS
+# A response that fits the windows, in one write, packed around its stream id and sizes:
+# the HEADERS frame (the constant response headers), the DATA frame's header with gRPC's
+# message prefix (not compressed, 32-bit length), then the message, then the trailers.
+_RESPONSE_HEAD = struct.Struct(f">5sI{len(f.RESPONSE_HEADERS)}sIBIBI")
+_HEADERS_PREFIX = len(f.RESPONSE_HEADERS).to_bytes(3, "big") + bytes((f.HEADERS, f.FLAG_END_HEADERS))
+_RESPONSE_TAIL = struct.Struct(f">5sI{len(f.OK_TRAILERS)}s")
+_TRAILERS_PREFIX = len(f.OK_TRAILERS).to_bytes(3, "big") + bytes((f.HEADERS, _END))
 
 
 def _strip_padding(flags: int, payload: bytes) -> bytes:
