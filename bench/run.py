@@ -3,9 +3,12 @@
 One invocation runs the same phases (driver x workload x concurrency) against, one after
 another: Gnomon on a SQLite file (fsync at every commit, its default), ``temporal server
 start-dev`` on a SQLite file, and ``temporal server start-dev`` in memory. Drivers run in
-their own processes. It prints a table with Gnomon's ratios to each reference and writes
-every measurement as JSON. With ``--seed-runs N`` it also measures Gnomon on a database
-already holding N completed runs (see bench/seed.py), against the empty one.
+their own processes. The servers take turns per driver and workload, each started afresh
+for its turn, so that the phases a ratio compares ran minutes apart, not a whole run apart:
+a shared VM's speed drifts by tens of percent within half an hour. It prints a table with
+Gnomon's ratios to each reference and writes every measurement as JSON. With
+``--seed-runs N`` it also measures Gnomon on a database already holding N completed runs
+(see bench/seed.py), against the empty one.
 
     python bench/run.py --quick --json /tmp/bench.json     # about 3 minutes
     python bench/run.py --json /tmp/bench.json             # everything, with 1,000,000 seeded runs
@@ -137,6 +140,14 @@ def _check(what: str, given: list[str], known: Sequence[str] | dict[str, Any]) -
         raise SystemExit(f"unknown {what}: {unknown}; expected some of {sorted(known)}")
 
 
+def turns(phases: list[PhaseSpec]) -> list[tuple[str, list[PhaseSpec]]]:
+    """The phases grouped by driver and workload, in plan order: each group is one turn per server."""
+    groups: dict[str, list[PhaseSpec]] = {}
+    for spec in phases:
+        groups.setdefault(f"{spec.driver}-{spec.workload}", []).append(spec)
+    return list(groups.items())
+
+
 def run_server(kind: str, phases: list[PhaseSpec], workdir: Path, *, db: Path | None = None) -> list[dict[str, Any]]:
     """Start a server of ``kind``, run every phase against it, stop it."""
     server_dir = workdir / kind
@@ -209,8 +220,9 @@ def main(argv: list[str] | None = None) -> None:
     started = time.monotonic()
     before = machine()
     results: list[dict[str, Any]] = []
-    for kind in plan.servers:
-        results += run_server(kind, plan.phases, workdir)
+    for name, phases in turns(plan.phases):
+        for kind in plan.servers:
+            results += run_server(kind, phases, workdir / name)
     seeding = None
     if plan.seed_runs and GNOMON in plan.servers:
         seeded, seeding = run_seeded(plan, workdir)
