@@ -20,7 +20,10 @@ _STATIC: tuple[tuple[bytes, bytes], ...] = HeaderTable.STATIC_TABLE
 _STATIC_LENGTH = len(_STATIC)
 _ENTRY_OVERHEAD = 32  # RFC 7541 section 4.1
 _HUFFMAN_CACHE_LIMIT = 4096
+# Cached blocks per connection, and the longest one kept: the blocks worth caching are a
+# few bytes, and a connection sending large one-off blocks must not pin their lists.
 _BLOCK_CACHE_LIMIT = 256
+_CACHED_BLOCK_MAX = 256
 
 
 class HeaderDecodeError(Exception):
@@ -48,12 +51,12 @@ class HeaderDecoder:
             return headers
         changes = self._table_changes
         headers = self._decode(block)
-        if self._table_changes == changes:
+        if self._table_changes != changes:
+            self._blocks.clear()
+        elif len(block) <= _CACHED_BLOCK_MAX:
             if len(self._blocks) >= _BLOCK_CACHE_LIMIT:
                 self._blocks.clear()
             self._blocks[block] = headers
-        else:
-            self._blocks.clear()
         return headers
 
     def _decode(self, block: bytes) -> list[tuple[bytes, bytes]]:
