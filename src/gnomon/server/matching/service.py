@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 import time
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from gnomon.server.matching.task_queue import PollerInfo, TaskQueue
 
@@ -20,9 +20,12 @@ class TaskType(enum.IntEnum):
     ACTIVITY = 2
 
 
-@dataclass(frozen=True)
-class TaskRef:
-    """A pointer to a pending task in a run's mutable state; checked when a poller takes it."""
+class TaskRef(NamedTuple):
+    """A pointer to a pending task in a run's mutable state; checked when a poller takes it.
+
+    A named tuple: a reconcile makes one for every pending task, and a frozen dataclass
+    sets each field through ``object.__setattr__``.
+    """
 
     namespace_id: str
     workflow_id: str

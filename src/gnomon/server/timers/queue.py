@@ -15,15 +15,18 @@ import itertools
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 logger = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True, order=True)
-class Deadline:
-    """Something due for one run at ``when`` (epoch seconds)."""
+class Deadline(NamedTuple):
+    """Something due for one run at ``when`` (epoch seconds).
+
+    A named tuple, not a frozen dataclass: every reconcile builds the run's deadlines
+    afresh and looks them up in a set and a dict; a tuple is hashed and compared in C,
+    and built without a ``object.__setattr__`` per field.
+    """
 
     when: float
     namespace_id: str
