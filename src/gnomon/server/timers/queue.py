@@ -36,8 +36,13 @@ class Deadline(NamedTuple):
 
 
 FireCallback = Callable[[Deadline], Awaitable[None]]
-# A scheduled deadline in the heap: [when, sequence number, deadline, or None once cancelled].
+# A scheduled deadline in the heap: [when, sequence number, deadline, or None once
+# cancelled or fired].
 TimerEntry = list[Any]
+# Cancelled entries stay in the heap until they reach the top. Deadlines can be far off (a
+# run timeout of a week, cancelled when the run closes a second later), so once cancelled
+# entries are more than half of a heap this big, the heap is rebuilt without them.
+COMPACT_MIN_CANCELLED = 1024
 
 
 class TimerQueue:
@@ -46,6 +51,7 @@ class TimerQueue:
     def __init__(self, fire: FireCallback) -> None:
         self._fire = fire
         self._heap: list[TimerEntry] = []
+        self._cancelled = 0  # cancelled entries still in the heap
         self._counter = itertools.count()
         self._loop: asyncio.AbstractEventLoop | None = None
         # One loop timer, for the soonest live deadline; re-armed as the soonest changes.
@@ -73,12 +79,23 @@ class TimerQueue:
             self._arm()
         return entry
 
-    @staticmethod
-    def cancel(entry: TimerEntry) -> None:
+    def cancel(self, entry: TimerEntry) -> None:
         """Do not fire this deadline after all (a no-op once it has fired)."""
-        # It stays in the heap, inert, until it reaches the top: removing it from the
-        # middle would cost a heap rebuild.
+        if entry[2] is None:
+            return
+        # It stays in the heap, inert, until it reaches the top or the heap is compacted:
+        # removing it from the middle would cost a heap rebuild each time.
         entry[2] = None
+        self._cancelled += 1
+        if self._cancelled >= COMPACT_MIN_CANCELLED and self._cancelled * 2 > len(self._heap):
+            self._heap[:] = [e for e in self._heap if e[2] is not None]
+            heapq.heapify(self._heap)
+            self._cancelled = 0
+
+    @property
+    def heap_size(self) -> int:
+        """Entries in the heap, cancelled ones not yet dropped included (for diagnostics and tests)."""
+        return len(self._heap)
 
     def armed(self) -> list[Deadline]:
         """The deadlines still to fire, soonest first (for diagnostics and tests)."""
@@ -89,6 +106,7 @@ class TimerQueue:
         heap = self._heap
         while heap and heap[0][2] is None:
             heapq.heappop(heap)
+            self._cancelled -= 1
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
@@ -102,8 +120,10 @@ class TimerQueue:
         heap = self._heap
         now = time.time()
         while heap and heap[0][0] <= now:
-            deadline = heapq.heappop(heap)[2]
+            entry = heapq.heappop(heap)
+            deadline, entry[2] = entry[2], None  # fired: a later cancel is a no-op
             if deadline is None:
+                self._cancelled -= 1
                 continue
             task = asyncio.create_task(self._fire_one(deadline))
             self._in_flight.add(task)

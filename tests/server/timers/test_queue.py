@@ -1,0 +1,60 @@
+"""The deadline heap: cancelled deadlines do not pile up, and live ones still fire."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from gnomon.server.timers.queue import COMPACT_MIN_CANCELLED, Deadline, TimerQueue
+
+
+def _deadline(when: float, ref: str) -> Deadline:
+    return Deadline(when, "ns", "run", "test", ref)
+
+
+async def test_cancelled_far_deadlines_do_not_accumulate() -> None:
+    # A week-long run timeout per run, each cancelled when its run closes a moment later:
+    # without compaction every one would stay in the heap for a week.
+    fired: list[Deadline] = []
+
+    async def fire(deadline: Deadline) -> None:
+        fired.append(deadline)
+
+    queue = TimerQueue(fire)
+    queue.start()
+    try:
+        far = time.time() + 7 * 86400
+        soon = queue.add(_deadline(time.time() + 0.05, "soon"))
+        for i in range(10 * COMPACT_MIN_CANCELLED):
+            queue.cancel(queue.add(_deadline(far + i, f"run-{i}")))
+            assert queue.heap_size <= 2 * COMPACT_MIN_CANCELLED + 1
+        kept = queue.add(_deadline(far, "kept"))
+        assert queue.armed() == [soon[2], kept[2]]
+        await asyncio.sleep(0.3)
+        assert [d.ref for d in fired] == ["soon"]
+        assert queue.armed() == [kept[2]]
+    finally:
+        await queue.stop()
+
+
+async def test_cancel_after_firing_is_a_no_op() -> None:
+    fired: list[Deadline] = []
+
+    async def fire(deadline: Deadline) -> None:
+        fired.append(deadline)
+
+    queue = TimerQueue(fire)
+    queue.start()
+    try:
+        entry = queue.add(_deadline(time.time(), "now"))
+        await asyncio.sleep(0.05)
+        assert [d.ref for d in fired] == ["now"]
+        # A fired entry is out of the heap: cancelling it must not count as a tombstone,
+        # or the count would drift and compaction would run on a heap of live entries.
+        for _ in range(3 * COMPACT_MIN_CANCELLED):
+            queue.cancel(entry)
+        live = [queue.add(_deadline(time.time() + 3600 + i, f"live-{i}")) for i in range(COMPACT_MIN_CANCELLED)]
+        assert queue.heap_size == len(live)
+        assert queue.armed() == [e[2] for e in live]
+    finally:
+        await queue.stop()
