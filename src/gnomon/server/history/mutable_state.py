@@ -341,7 +341,12 @@ def event_type_of(attributes: Message) -> int:
 
 def attributes_field_of(attributes: Message) -> str:
     """The HistoryEvent oneof field that holds ``attributes``."""
-    return _snake(type(attributes).__name__).replace("_event_attributes", "") + "_event_attributes"
+    return _attributes_field_for_class(type(attributes).__name__)
+
+
+@cache
+def _attributes_field_for_class(cls_name: str) -> str:
+    return _snake(cls_name).replace("_event_attributes", "") + "_event_attributes"
 
 
 @cache

@@ -20,6 +20,7 @@ from __future__ import annotations
 import base64
 import sqlite3
 from collections import Counter
+from functools import cache
 from typing import Any
 
 import orjson
@@ -105,15 +106,19 @@ def _write(
             "DELETE FROM visibility_search_attributes WHERE namespace_id = ? AND run_id = ?", (namespace_id, run_id)
         )
     counts[namespace_id, columns["status"], columns["namespace_division"]] += 1
-    names = ", ".join(columns)
-    marks = ", ".join("?" for _ in columns)
-    conn.execute(f"INSERT OR REPLACE INTO visibility ({names}) VALUES ({marks})", list(columns.values()))
+    conn.execute(_insert_statement(tuple(columns)), list(columns.values()))
     if record.search_rows:
         conn.executemany(
             "INSERT OR IGNORE INTO visibility_search_attributes (namespace_id, name, value, run_id)"
             " VALUES (?, ?, ?, ?)",
             [(namespace_id, name, value, run_id) for name, value in record.search_rows],
         )
+
+
+@cache
+def _insert_statement(names: tuple[str, ...]) -> str:
+    """The row's INSERT; records share a few column sets, so each statement text is built once."""
+    return f"INSERT OR REPLACE INTO visibility ({', '.join(names)}) VALUES ({', '.join('?' for _ in names)})"
 
 
 def _previous(conn: sqlite3.Connection, namespace_id: str, run_id: str) -> tuple[Any, ...] | None:
