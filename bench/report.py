@@ -60,26 +60,37 @@ def ratios(results: Sequence[Result]) -> list[Result]:
 def growth(results: Sequence[Result]) -> list[Result]:
     """Gnomon on a seeded database divided by Gnomon on an empty one, per phase.
 
-    The empty database's figures are those of the ``baseline`` run measured just before
-    the seeded one, where there is one.
+    The empty database's figures are those of the ``baseline`` runs measured next to the
+    seeded ones, where there are any; each side is the mean over its rounds.
     """
-    empty = {_phase_key(r): r for r in results if r["server"] == GNOMON and not r.get("seeded_runs")}
-    empty.update({_phase_key(r): r for r in results if r.get("baseline")})
-    rows = []
+    empty: dict[tuple[str, str, int], list[Result]] = {}
     for result in results:
-        base = empty.get(_phase_key(result))
-        if result["server"] != GNOMON or not result.get("seeded_runs") or base is None:
+        if result["server"] == GNOMON and not result.get("seeded_runs") and not result.get("baseline"):
+            empty[_phase_key(result)] = [result]
+    baselines: dict[tuple[str, str, int], list[Result]] = {}
+    seeded: dict[tuple[tuple[str, str, int], int], list[Result]] = {}
+    for result in results:
+        if result.get("baseline"):
+            baselines.setdefault(_phase_key(result), []).append(result)
+        elif result["server"] == GNOMON and result.get("seeded_runs"):
+            seeded.setdefault((_phase_key(result), result["seeded_runs"]), []).append(result)
+    empty.update(baselines)
+    rows = []
+    for (phase, seeded_runs), runs in seeded.items():
+        base = empty.get(phase)
+        if base is None:
             continue
-        row: Result = {
-            "driver": result["driver"],
-            "workload": result["workload"],
-            "concurrency": result["concurrency"],
-            "seeded_runs": result["seeded_runs"],
-        }
+        driver, workload, concurrency = phase
+        row: Result = {"driver": driver, "workload": workload, "concurrency": concurrency, "seeded_runs": seeded_runs}
         for key, _, _ in METRICS:
-            row[key] = result[key] / base[key] if base[key] else None
+            base_mean = _mean(base, key)
+            row[key] = _mean(runs, key) / base_mean if base_mean else None
         rows.append(row)
     return rows
+
+
+def _mean(results: Sequence[Result], key: str) -> float:
+    return sum(r[key] for r in results) / len(results)
 
 
 def format_table(results: Sequence[Result]) -> str:

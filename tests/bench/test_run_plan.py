@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench.run import build_plan, parse_args, turns
+from bench.run import GROWTH_SCALE, build_plan, growth_phases, parse_args, turns
 
 
 def test_servers_take_turns_per_driver_and_workload() -> None:
@@ -20,3 +20,11 @@ def test_servers_take_turns_per_driver_and_workload() -> None:
     ]
     # Both levels of one_activity share a turn: the ratios they give were measured together.
     assert [spec.concurrency for spec in grouped[0][1]] == [10, 100]
+
+
+def test_the_seeded_comparison_runs_longer_raw_one_activity_phases() -> None:
+    plan = build_plan(parse_args([]))
+    phases = growth_phases(plan.phases)
+    raw = [p for p in plan.phases if p.driver == "raw" and p.workload == "one_activity"]
+    assert [(p.concurrency, p.workflows) for p in phases] == [(p.concurrency, p.workflows * GROWTH_SCALE) for p in raw]
+    assert [p.concurrency for p in phases] == [10, 100]
