@@ -12,9 +12,8 @@ def _deadline(when: float, ref: str) -> Deadline:
     return Deadline(when, "ns", "run", "test", ref)
 
 
-async def test_cancelled_far_deadlines_do_not_accumulate() -> None:
-    # A week-long run timeout per run, each cancelled when its run closes a moment later:
-    # without compaction every one would stay in the heap for a week.
+def _recording_queue() -> tuple[TimerQueue, list[Deadline]]:
+    """A started queue whose fired deadlines are appended to the list returned with it."""
     fired: list[Deadline] = []
 
     async def fire(deadline: Deadline) -> None:
@@ -22,6 +21,13 @@ async def test_cancelled_far_deadlines_do_not_accumulate() -> None:
 
     queue = TimerQueue(fire)
     queue.start()
+    return queue, fired
+
+
+async def test_cancelled_far_deadlines_do_not_accumulate() -> None:
+    # A week-long run timeout per run, each cancelled when its run closes a moment later:
+    # without compaction every one would stay in the heap for a week.
+    queue, fired = _recording_queue()
     try:
         far = time.time() + 7 * 86400
         soon = queue.add(_deadline(time.time() + 0.05, "soon"))
@@ -38,13 +44,7 @@ async def test_cancelled_far_deadlines_do_not_accumulate() -> None:
 
 
 async def test_cancel_after_firing_is_a_no_op() -> None:
-    fired: list[Deadline] = []
-
-    async def fire(deadline: Deadline) -> None:
-        fired.append(deadline)
-
-    queue = TimerQueue(fire)
-    queue.start()
+    queue, fired = _recording_queue()
     try:
         entry = queue.add(_deadline(time.time(), "now"))
         await asyncio.sleep(0.05)
