@@ -106,8 +106,9 @@ async def test_start_with_negative_timeout_is_invalid(client: Client) -> None:
     await expect_rpc_error(describe(client, req.workflow_id), RPCStatusCode.NOT_FOUND)
 
 
-async def test_start_with_bad_cron_is_invalid(client: Client) -> None:
-    req = _start_request(cron_schedule="not a cron")
+@pytest.mark.parametrize("schedule", ["not a cron", "CRON_TZ=Mars/Base 0 * * * *"])
+async def test_start_with_bad_cron_is_invalid(client: Client, schedule: str) -> None:
+    req = _start_request(cron_schedule=schedule)
     err = await expect_rpc_error(client.workflow_service.start_workflow_execution(req), RPCStatusCode.INVALID_ARGUMENT)
     assert "cron" in normalized(err.message), err.message
     await expect_rpc_error(describe(client, req.workflow_id), RPCStatusCode.NOT_FOUND)

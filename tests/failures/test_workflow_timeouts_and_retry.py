@@ -279,6 +279,21 @@ async def test_describe_a_cron_run_waiting_for_its_schedule(client: Client, task
         await terminate_quietly(handle)
 
 
+async def test_a_cron_schedule_in_a_time_zone_uses_its_wall_clock(client: Client, task_queue: str) -> None:
+    wid = unique_id("cron-tz")
+    # India is UTC+5:30: the top of each hour there is half past the hour in UTC.
+    handle = await client.start_workflow(
+        CronWorkflow.run, id=wid, task_queue=task_queue, cron_schedule="CRON_TZ=Asia/Kolkata 0 * * * *"
+    )
+    try:
+        info = (await describe(client, wid)).workflow_execution_info
+        first_run = info.execution_time.ToDatetime()
+        assert (first_run.minute, first_run.second) == (30, 0), first_run
+        assert first_run > info.start_time.ToDatetime()
+    finally:
+        await terminate_quietly(handle)
+
+
 # -------------------------------------------------------------------------- continue-as-new
 
 

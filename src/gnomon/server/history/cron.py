@@ -1,9 +1,10 @@
 """Cron schedules of cron workflows: the standard five fields, descriptors and ``@every``.
 
-Only what computing "the next run time" needs. Times are UTC, as on Temporal (a
-``CRON_TZ=`` prefix is accepted for compatibility; other zones than UTC are not
-supported yet). The backoff before a cron run is rounded up to whole seconds, which is
-what the reference records.
+Only what computing "the next run time" needs. Times are UTC unless the schedule starts
+with ``CRON_TZ=<zone>`` (or ``TZ=<zone>``), an IANA zone name; then the fields are that
+zone's wall-clock times, as on Temporal. Where clocks change, a wall time that does not
+exist that day is skipped, and one that happens twice fires both times. The backoff
+before a cron run is rounded up to whole seconds, which is what the reference records.
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from gnomon.server.errors import InvalidArgumentError
 
@@ -38,6 +40,9 @@ _NAMES = [
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)")
 _UNIT_SECONDS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
 _SEARCH_LIMIT = timedelta(days=366 * 5)
+# When clocks go back, wall times already passed come round again: the search for the next
+# run starts this far before the wall time of "now" (no zone has moved by more than 2 h).
+_CLOCK_CHANGE_LIMIT = timedelta(hours=3)
 
 
 @dataclass(frozen=True)
@@ -48,13 +53,17 @@ class CronSchedule:
     fields: tuple[frozenset[int], ...] = ()
     day_of_month_any: bool = True
     day_of_week_any: bool = True
+    zone: tzinfo = UTC
 
     def next_after(self, now: float) -> float:
         """The first schedule time strictly after ``now`` (epoch seconds)."""
         if self.every:
             # Like robfig/cron's @every: whole seconds from now, plus the interval.
             return math.floor(now) + self.every
-        moment = datetime.fromtimestamp(now, UTC).replace(second=0, microsecond=0) + timedelta(minutes=1)
+        # The fields are matched against naive wall-clock times of the zone; each match is
+        # then turned into the instants it names (none, one, or two around a clock change).
+        wall = datetime.fromtimestamp(now, self.zone).replace(tzinfo=None, second=0, microsecond=0)
+        moment = wall - _CLOCK_CHANGE_LIMIT if self.zone is not UTC else wall
         limit = moment + _SEARCH_LIMIT
         minutes, hours, days, months, weekdays = self.fields
         while moment < limit:
@@ -67,11 +76,24 @@ class CronSchedule:
             if moment.hour not in hours:
                 moment = moment.replace(minute=0) + timedelta(hours=1)
                 continue
-            if moment.minute not in minutes:
-                moment += timedelta(minutes=1)
-                continue
-            return moment.timestamp()
+            if moment.minute in minutes:
+                later = [t for t in self._instants(moment) if t > now]
+                if later:
+                    return later[0]
+            moment += timedelta(minutes=1)
         raise InvalidArgumentError("Invalid CronSchedule: it never fires.")
+
+    def _instants(self, wall: datetime) -> list[float]:
+        """The epoch times at which the zone's clocks show ``wall``, earliest first."""
+        instants: list[float] = []
+        for fold in (0, 1):
+            aware = wall.replace(tzinfo=self.zone, fold=fold)
+            # A wall time in a spring-forward gap does not survive the round trip.
+            if aware.astimezone(UTC).astimezone(self.zone).replace(tzinfo=None) == wall:
+                instant = aware.timestamp()
+                if instant not in instants:
+                    instants.append(instant)
+        return sorted(instants)
 
     def _day_matches(self, moment: datetime, days: frozenset[int], weekdays: frozenset[int]) -> bool:
         dom = moment.day in days
@@ -89,10 +111,11 @@ class CronSchedule:
 def parse(spec: str) -> CronSchedule:
     """Parse a cron_schedule string; InvalidArgumentError if it is malformed."""
     text = spec.strip()
+    zone: tzinfo = UTC
     if text.startswith("CRON_TZ=") or text.startswith("TZ="):
-        zone, _, text = text.partition(" ")
-        if zone.split("=", 1)[1] not in ("UTC", "Etc/UTC"):
-            raise InvalidArgumentError(f"Invalid CronSchedule {spec!r}: only UTC time zones are supported.")
+        prefix, _, text = text.partition(" ")
+        zone = _zone(prefix.split("=", 1)[1], spec)
+        text = text.strip()
     text = _DESCRIPTORS.get(text.lower(), text)
     if text.startswith("@every "):
         return CronSchedule(every=_parse_duration(text.removeprefix("@every ").strip(), spec))
@@ -104,7 +127,17 @@ def parse(spec: str) -> CronSchedule:
         fields=fields,
         day_of_month_any=parts[2] in ("*", "?"),
         day_of_week_any=parts[4] in ("*", "?"),
+        zone=zone,
     )
+
+
+def _zone(name: str, spec: str) -> tzinfo:
+    if name in ("UTC", "Etc/UTC"):
+        return UTC
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InvalidArgumentError(f"Invalid CronSchedule {spec!r}: unknown time zone {name!r}.") from None
 
 
 def _parse_duration(text: str, spec: str) -> float:
