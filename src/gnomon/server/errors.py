@@ -34,5 +34,9 @@ class UnavailableError(ServiceError):
     """The server cannot serve the request now; retrying may work (UNAVAILABLE)."""
 
 
+class AbortedError(ServiceError):
+    """The operation was aborted by a conflict; retrying it may work (ABORTED)."""
+
+
 class DeadlineExceededError(ServiceError):
     """The request did not finish in time (DEADLINE_EXCEEDED)."""

@@ -28,6 +28,7 @@ _CODES: dict[type[errors.ServiceError], grpc.StatusCode] = {
     errors.FailedPreconditionError: grpc.StatusCode.FAILED_PRECONDITION,
     errors.UnavailableError: grpc.StatusCode.UNAVAILABLE,
     errors.DeadlineExceededError: grpc.StatusCode.DEADLINE_EXCEEDED,
+    errors.AbortedError: grpc.StatusCode.ABORTED,
 }
 
 Req = TypeVar("Req")

@@ -29,8 +29,13 @@ from gnomon.server.frontend.validation import known_enum, non_negative, require
 from gnomon.server.history import cron, lifecycle, query, updates
 from gnomon.server.history.describe import describe
 from gnomon.server.history.history_api import get_history, get_history_reverse
+from gnomon.server.history.update_with_start import OperationFailed, update_with_start
 from gnomon.server.ids import new_id
 from gnomon.server.protoutil import seconds
+
+
+USER_TERMINATE_REASON = "terminated by user via frontend"
+USER_TERMINATE_IDENTITY = "frontend-service"
 
 
 class WorkflowRpcs(FrontendBase):
@@ -135,7 +140,10 @@ class WorkflowRpcs(FrontendBase):
     ) -> api.TerminateWorkflowExecutionResponse:
         ctx = await self._run(request.namespace, request.workflow_execution)
         details = request.details if request.HasField("details") else None
-        await lifecycle.terminate(self.engine, ctx, reason=request.reason, details=details, identity=request.identity)
+        # As on the reference, a user's terminate without a reason or identity says where it came from.
+        reason = request.reason or USER_TERMINATE_REASON
+        identity = request.identity or USER_TERMINATE_IDENTITY
+        await lifecycle.terminate(self.engine, ctx, reason=reason, details=details, identity=identity)
         return api.TerminateWorkflowExecutionResponse()
 
     @rpc
@@ -223,8 +231,7 @@ class WorkflowRpcs(FrontendBase):
         ctx = await self._run(request.namespace, request.update_ref.workflow_execution)
         require(request.update_ref.update_id, "UpdateId")
         wanted, timeout = self._update_wait(context, request.wait_policy)
-        found = updates.find(ctx, request.update_ref.update_id)
-        stage, outcome = await updates.wait(self.engine, ctx, found, wanted, timeout)
+        ctx, stage, outcome = await updates.poll_update(self.engine, ctx, request.update_ref.update_id, wanted, timeout)
         response = api.PollWorkflowExecutionUpdateResponse(
             update_ref=updates.update_ref(ctx, request.update_ref.update_id),
             stage=stage,  # type: ignore[arg-type]
@@ -243,33 +250,34 @@ class WorkflowRpcs(FrontendBase):
             options = self._start_options(start_req)
             if not start_req.workflow_id_conflict_policy:
                 raise InvalidArgumentError("WorkflowIdConflictPolicy must be set on the Start operation.")
-            outcome = await lifecycle.start_workflow(
-                self.engine,
-                options,
-                self._started_attributes(start_req, options),
-                run_id=new_id(),
-                update=update_req.request,
-            )
+            attrs = self._started_attributes(start_req, options)
         except ServiceError as error:
             raise multi_operation.failure(0, error) from error
         try:
-            ctx = await self.engine.resolve(options.namespace_id, start_req.workflow_id, outcome.run_id)
             wanted, timeout = self._update_wait(context, update_req.wait_policy)
-            ctx, stage, result = await updates.update_workflow(self.engine, ctx, update_req.request, wanted, timeout)
         except ServiceError as error:
             raise multi_operation.failure(1, error) from error
+        try:
+            result = await update_with_start(
+                self.engine, options, attrs, update_req.request, run_id=new_id(), wanted=wanted, timeout=timeout
+            )
+        except OperationFailed as failed:
+            raise multi_operation.failure(failed.index, failed.error) from failed.error
         update_response = api.UpdateWorkflowExecutionResponse(
-            update_ref=updates.update_ref(ctx, update_req.request.meta.update_id),
-            stage=stage,  # type: ignore[arg-type]
+            update_ref=updates.update_ref(result.ctx, update_req.request.meta.update_id),
+            stage=result.stage,  # type: ignore[arg-type]
         )
-        if result is not None:
-            update_response.outcome.CopyFrom(result)
+        if result.outcome is not None:
+            update_response.outcome.CopyFrom(result.outcome)
+        start_response = api.StartWorkflowExecutionResponse(
+            run_id=result.run_id,
+            started=result.started,
+            status=result.status,  # type: ignore[arg-type]
+        )
         Response = api.ExecuteMultiOperationResponse.Response
         return api.ExecuteMultiOperationResponse(
             responses=[
-                Response(
-                    start_workflow=api.StartWorkflowExecutionResponse(run_id=outcome.run_id, started=outcome.started)
-                ),
+                Response(start_workflow=start_response),
                 Response(update_workflow=update_response),
             ]
         )

@@ -608,7 +608,7 @@ def _validate_protocol_message(cc: CommandContext, a: ProtocolMessageCommandAttr
 
 def _apply_protocol_message(cc: CommandContext, a: ProtocolMessageCommandAttributes) -> None:
     assert cc.messages is not None
-    cc.messages.apply(cc.ms, a.message_id)
+    cc.messages.apply(a.message_id)
 
 
 HANDLERS: dict[int, Handler] = {

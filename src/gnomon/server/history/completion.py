@@ -27,7 +27,7 @@ from gnomon.server.history.engine import HistoryEngine, RunContext, Transition
 from gnomon.server.history.mutable_state import MutableState, WorkflowTaskInfo
 from gnomon.server.history.tokens import TaskToken
 from gnomon.server.history.update_registry import has_undelivered
-from gnomon.server.history.updates import MessageProcessor
+from gnomon.server.history.updates import MessageProcessor, abort_sent_updates
 from gnomon.server.history.workflow_task import (
     fail_workflow_task_in_place,
     record_started,
@@ -75,18 +75,15 @@ async def complete_workflow_task(
 ) -> RespondWorkflowTaskCompletedResponse:
     ctx = await _token_run(engine, token)
     response = RespondWorkflowTaskCompletedResponse()
-    processor = MessageProcessor(ctx, {m.id: m for m in request.messages})
     async with engine.transition(ctx) as tx:
+        processor = MessageProcessor(tx, {m.id: m for m in request.messages})
         outcome = _apply_completion(engine, tx, token, request, processor, response)
     if isinstance(outcome, str):
         # The task was failed (and that is committed); the worker is told why, as on Temporal.
         raise InvalidArgumentError(outcome)
     return_new_task = outcome
-    # Update callers learn of acceptance or rejection only once it is committed.
-    for settle in processor.after_commit:
-        settle()
     if return_new_task:
-        started = await _start_returned_task(engine, ctx, request.identity)
+        started = await _start_returned_task(engine, ctx, request)
         if started is not None:
             response.workflow_task.CopyFrom(started)
     return response
@@ -114,6 +111,7 @@ def _apply_completion(
     if ms.buffered_events and any(c.command_type in CLOSE_COMMANDS for c in commands):
         # New events arrived while the worker decided to close: it must see them first.
         cause = WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND
+        abort_sent_updates(tx)
         fail_workflow_task_in_place(engine, tx, cause, server_failure(UNHANDLED_COMMAND), request.identity)
         return UNHANDLED_COMMAND
     cc = CommandContext(engine=engine, tx=tx, completed_event_id=0, identity=request.identity, messages=processor)
@@ -123,6 +121,7 @@ def _apply_completion(
         logger.info(
             "workflow task failed: %s", error.message, extra={"workflow_id": ms.workflow_id, "run_id": ms.run_id}
         )
+        abort_sent_updates(tx)
         fail_workflow_task_in_place(engine, tx, error.cause, server_failure(error.message), request.identity)
         return error.message
     write_transient_events(ms)
@@ -144,7 +143,7 @@ def _apply_completion(
     _record_reset_point(engine, ms, request, completed.event_id)
     cc.completed_event_id = completed.event_id
     apply_commands(cc, commands)
-    processor.apply_remaining(ms)
+    processor.apply_remaining(heartbeat=request.force_create_new_workflow_task)
     _update_sticky(ms, request)
     if not ms.is_open:
         return False
@@ -166,7 +165,7 @@ def _discard_speculative_task(
 ) -> None:
     """The worker only rejected updates: the speculative task leaves no trace in history."""
     ms = tx.ms
-    processor.apply_remaining(ms)
+    processor.apply_remaining(heartbeat=False)
     ms.workflow_task = None
     _update_sticky(ms, request)
     # The worker rolls its view back to the last task that really completed.
@@ -179,7 +178,7 @@ def _discard_speculative_task(
 
 
 async def _start_returned_task(
-    engine: HistoryEngine, ctx: RunContext, identity: str
+    engine: HistoryEngine, ctx: RunContext, request: RespondWorkflowTaskCompletedRequest
 ) -> PollWorkflowTaskQueueResponse | None:
     """Hand the newly scheduled task straight back to the completing worker."""
     wft = ctx.ms.workflow_task
@@ -188,7 +187,9 @@ async def _start_returned_task(
     ms = ctx.ms
     task = TaskRef(ms.namespace_id, ms.workflow_id, ms.run_id, wft.scheduled_event_id, wft.attempt)
     kind = TaskQueueKind.TASK_QUEUE_KIND_STICKY if wft.sticky else TaskQueueKind.TASK_QUEUE_KIND_NORMAL
-    return await record_started(engine, task, identity, TaskQueue(name=wft.task_queue, kind=kind))
+    queue = TaskQueue(name=wft.task_queue, kind=kind)
+    heartbeat = request.force_create_new_workflow_task
+    return await record_started(engine, task, request.identity, queue, resend_updates=not heartbeat)
 
 
 MAX_RESET_POINTS = 20

@@ -82,6 +82,10 @@ class Transition:
     dirty: bool = False  # state changed without new events
     events_before: int = 0  # events of deferred transitions already pending when this one began
     new_run_events: list[list[HistoryEvent]] = field(default_factory=list)  # set by the commit
+    # Callers to answer once the change is committed (an update accepted or completed). They
+    # run right after the commit, before the run's effects are derived from its new state, so
+    # a run that closes in the same change settles what it did before what it left undone.
+    on_commit: list[Callable[[], None]] = field(default_factory=list)
 
     @property
     def ms(self) -> MutableState:
@@ -154,6 +158,8 @@ class HistoryEngine:
         self.annotate_search_attributes: Callable[[str, SearchAttributes], None] = lambda ns_id, attributes: None
         # Run once per open run at start-up, for work that closed runs still owe it.
         self.recoverers: list[Callable[[HistoryEngine, RunContext], Awaitable[None]]] = []
+        # Told when a run's cached state is dropped, with what only memory held (waiting updates).
+        self.evict_hooks: list[Callable[[RunContext], None]] = []
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -279,6 +285,8 @@ class HistoryEngine:
 
     def _evict(self, ctx: RunContext) -> None:
         ctx.evicted = True
+        for hook in self.evict_hooks:
+            hook(ctx)
         if self._cache.get(ctx.key) is ctx:
             del self._cache[ctx.key]
             self._closed.pop(ctx.key, None)
@@ -437,6 +445,8 @@ class HistoryEngine:
         return events[first_event_id - 1 :]
 
     def _after_commit(self, tx: Transition) -> None:
+        for settle in tx.on_commit:
+            settle()
         self._notify(tx.ctx.key)
         self._reconcile(tx.ctx)
         self._track(tx.ctx)

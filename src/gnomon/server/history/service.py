@@ -26,6 +26,7 @@ class HistoryService:
             ]
         )
         self.engine.recoverers.append(crossrun.recover)
+        self.engine.evict_hooks.append(updates.on_evict)
         self.engine.deadline_handlers.update(
             {
                 "workflow_task_start_to_close": workflow_task.on_start_to_close_timeout,

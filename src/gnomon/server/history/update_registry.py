@@ -37,11 +37,11 @@ def registry(ctx: RunContext) -> dict[str, PendingUpdate]:
     return ctx.updates  # type: ignore[no-any-return]
 
 
-def messages_for_task(ctx: RunContext, started_event_id: int) -> list[Message]:
-    """Protocol messages carrying every admitted, not yet accepted update to the worker."""
+def messages_for_task(ctx: RunContext, started_event_id: int, *, include_sent: bool = True) -> list[Message]:
+    """Protocol messages carrying admitted, not yet accepted updates to the worker (in admission order)."""
     messages = []
     for pending in registry(ctx).values():
-        if pending.accepted.done():
+        if pending.accepted.done() or (pending.sent and not include_sent):
             continue
         body = AnyProto()
         body.Pack(pending.request)

@@ -269,9 +269,14 @@ async def on_workflow_backoff(engine: HistoryEngine, deadline: Deadline) -> None
 
 
 async def record_started(
-    engine: HistoryEngine, task: TaskRef, identity: str, polled_queue: TaskQueue
+    engine: HistoryEngine, task: TaskRef, identity: str, polled_queue: TaskQueue, *, resend_updates: bool = True
 ) -> PollWorkflowTaskQueueResponse | None:
-    """Mark the task started for this poller; None if the task is stale."""
+    """Mark the task started for this poller; None if the task is stale.
+
+    The task carries every update not yet accepted, including those sent with a task that
+    failed, timed out or was lost; a task that follows a heartbeat (``resend_updates``
+    false) carries only those the worker has not seen, as on the reference.
+    """
     ctx = await engine.context_or_none(task.namespace_id, task.run_id)
     if ctx is None:
         return None
@@ -291,7 +296,7 @@ async def record_started(
         sticky_poll = polled_queue.kind == TaskQueueKind.TASK_QUEUE_KIND_STICKY
         # Built under the lock: the started event is pending until the next commit.
         response = await build_poll_response(engine, ctx, sticky_poll)
-        response.messages.extend(messages_for_task(ctx, wft.started_event_id))
+        response.messages.extend(messages_for_task(ctx, wft.started_event_id, include_sent=resend_updates))
     return response
 
 
