@@ -18,7 +18,7 @@ from gnomon.server.frontend.validation import non_negative, require
 from gnomon.server.frontend.validation import run_id as valid_run_id
 from gnomon.server.history.engine import HistoryEngine, RunContext
 from gnomon.server.history.service import HistoryService
-from gnomon.server.history.tokens import TaskToken
+from gnomon.server.history.tokens import TaskToken, TokenKind
 from gnomon.server.matching import MatchingService
 from gnomon.server.namespaces import NamespaceRegistry
 from gnomon.server.protoutil import copy_fields
@@ -97,8 +97,8 @@ class FrontendBase:
         require(execution.workflow_id, "WorkflowId")
         return await self.engine.resolve(namespace_id, execution.workflow_id, valid_run_id(execution.run_id))
 
-    def _token(self, data: bytes, namespace: str) -> TaskToken:
-        token = TaskToken.decode(data)
+    def _token(self, data: bytes, namespace: str, kind: TokenKind) -> TaskToken:
+        token = TaskToken.decode(data, kind)
         if namespace and self.namespaces.get(namespace).namespace_info.id != token.namespace_id:
             raise InvalidArgumentError("Task token does not belong to the request's namespace.")
         return token

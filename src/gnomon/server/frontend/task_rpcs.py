@@ -22,7 +22,7 @@ from gnomon.server.frontend.status import rpc
 from gnomon.server.frontend.validation import require
 from gnomon.server.frontend.validation import run_id as valid_run_id
 from gnomon.server.history import activity_task, completion, query, workflow_task
-from gnomon.server.history.tokens import TaskToken
+from gnomon.server.history.tokens import TaskToken, TokenKind
 from gnomon.server.matching import TaskRef, TaskType
 from gnomon.server.protoutil import timestamp
 
@@ -79,14 +79,14 @@ class TaskRpcs(FrontendBase):
     async def RespondWorkflowTaskCompleted(
         self, request: api.RespondWorkflowTaskCompletedRequest, context: Any
     ) -> api.RespondWorkflowTaskCompletedResponse:
-        token = self._token(request.task_token, request.namespace)
+        token = self._token(request.task_token, request.namespace, TokenKind.WORKFLOW)
         return await completion.complete_workflow_task(self.engine, token, request)
 
     @rpc
     async def RespondWorkflowTaskFailed(
         self, request: api.RespondWorkflowTaskFailedRequest, context: Any
     ) -> api.RespondWorkflowTaskFailedResponse:
-        token = self._token(request.task_token, request.namespace)
+        token = self._token(request.task_token, request.namespace, TokenKind.WORKFLOW)
         await completion.fail_workflow_task(self.engine, token, request)
         return api.RespondWorkflowTaskFailedResponse()
 
@@ -94,9 +94,7 @@ class TaskRpcs(FrontendBase):
     async def RespondQueryTaskCompleted(
         self, request: api.RespondQueryTaskCompletedRequest, context: Any
     ) -> api.RespondQueryTaskCompletedResponse:
-        token = self._token(request.task_token, request.namespace)
-        if not token.query_id:
-            raise InvalidArgumentError("Task token is not a query task token.")
+        token = self._token(request.task_token, request.namespace, TokenKind.QUERY)
         query.answer_query(self.history.queries, token, request)
         return api.RespondQueryTaskCompletedResponse()
 
@@ -158,7 +156,7 @@ class TaskRpcs(FrontendBase):
     async def RespondActivityTaskCompleted(
         self, request: api.RespondActivityTaskCompletedRequest, context: Any
     ) -> api.RespondActivityTaskCompletedResponse:
-        token = self._token(request.task_token, request.namespace)
+        token = self._token(request.task_token, request.namespace, TokenKind.ACTIVITY)
         await activity_task.complete(self.engine, token, self._optional(request, "result"), request.identity)
         return api.RespondActivityTaskCompletedResponse()
 
@@ -176,7 +174,7 @@ class TaskRpcs(FrontendBase):
     async def RespondActivityTaskFailed(
         self, request: api.RespondActivityTaskFailedRequest, context: Any
     ) -> api.RespondActivityTaskFailedResponse:
-        token = self._token(request.task_token, request.namespace)
+        token = self._token(request.task_token, request.namespace, TokenKind.ACTIVITY)
         await activity_task.fail(
             self.engine, token, request.failure, request.identity, self._optional(request, "last_heartbeat_details")
         )
@@ -201,7 +199,7 @@ class TaskRpcs(FrontendBase):
     async def RespondActivityTaskCanceled(
         self, request: api.RespondActivityTaskCanceledRequest, context: Any
     ) -> api.RespondActivityTaskCanceledResponse:
-        token = self._token(request.task_token, request.namespace)
+        token = self._token(request.task_token, request.namespace, TokenKind.ACTIVITY)
         await activity_task.canceled(self.engine, token, self._optional(request, "details"), request.identity)
         return api.RespondActivityTaskCanceledResponse()
 
@@ -219,7 +217,7 @@ class TaskRpcs(FrontendBase):
     async def RecordActivityTaskHeartbeat(
         self, request: api.RecordActivityTaskHeartbeatRequest, context: Any
     ) -> api.RecordActivityTaskHeartbeatResponse:
-        token = self._token(request.task_token, request.namespace)
+        token = self._token(request.task_token, request.namespace, TokenKind.ACTIVITY)
         cancel = await activity_task.heartbeat(self.engine, token, self._optional(request, "details"))
         return api.RecordActivityTaskHeartbeatResponse(cancel_requested=cancel)
 

@@ -33,7 +33,6 @@ from gnomon.server.history.update_with_start import OperationFailed, update_with
 from gnomon.server.ids import new_id
 from gnomon.server.protoutil import seconds
 
-
 USER_TERMINATE_REASON = "terminated by user via frontend"
 USER_TERMINATE_IDENTITY = "frontend-service"
 
