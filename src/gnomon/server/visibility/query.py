@@ -443,6 +443,19 @@ def text_pieces(value: str) -> list[list[str]]:
 _NEGATED_OP = {"=": "!=", "<": ">=", "<=": ">", ">": "<=", ">=": "<"}
 
 
+def _chain(node: _Bool) -> list[_Node]:
+    """The operands of a chain of the same operator (``a OR b OR c`` parses as ``(a OR b) OR c``)."""
+    operands: list[_Node] = []
+    pending: list[_Node] = [node]
+    while pending:
+        current = pending.pop()
+        if isinstance(current, _Bool) and current.op == node.op:
+            pending += [current.right, current.left]
+        else:
+            operands.append(current)
+    return operands
+
+
 class _Renderer:
     """Turns the _Node tree into SQL with NOT pushed down to the leaves.
 
@@ -464,7 +477,10 @@ class _Renderer:
             return self.render(node.expr, not negated)
         if isinstance(node, _Bool):
             op = node.op if not negated else ("OR" if node.op == "AND" else "AND")  # De Morgan
-            return f"({self.render(node.left, negated)} {op} {self.render(node.right, negated)})"
+            # A chain of one operator is written flat: nested parentheses, one per term, would
+            # run into the database parser's stack depth long before the query's own limits.
+            operands = [self.render(operand, negated) for operand in _chain(node)]
+            return "(" + f" {op} ".join(operands) + ")"
         negated ^= node.negated
         attr = node.attr
         if attr.column is not None:

@@ -23,12 +23,21 @@ ORDER BY, LIMIT, a column or NULL as a value).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Literal as TypingLiteral
 from typing import TypeVar
 
 from gnomon.server.errors import InvalidArgumentError
+
+# How big a filter may be. The reference hands its query to a SQL parser and a database with
+# limits of their own; these keep a hostile query from exhausting the parser's recursion or
+# the database's expression depth, and are reported as INVALID_ARGUMENT.
+MAX_QUERY_LENGTH = 32 * 1024  # characters
+MAX_NESTING = 50  # parentheses and NOTs, one inside another
+MAX_CONDITIONS = 500  # comparisons, IN, BETWEEN, ... in one filter
+MAX_IN_VALUES = 1_000  # values in one IN list
 
 
 class QueryError(InvalidArgumentError):
@@ -317,9 +326,13 @@ _WORD_OPS = ("STARTS_WITH", "LIKE", "REGEXP", "RLIKE")
 
 class _Parser:
     def __init__(self, query: str) -> None:
+        if len(query) > MAX_QUERY_LENGTH:
+            raise QueryError(f"query is too long: {len(query)} characters (the limit is {MAX_QUERY_LENGTH})")
         self.query = query
         self.tokens = tokenize(query)
         self.i = 0
+        self.depth = 0
+        self.conditions = 0
 
     # -- token helpers --
 
@@ -421,16 +434,27 @@ class _Parser:
             expr = And(expr, self.parse_not())
         return expr
 
+    @contextmanager
+    def nested(self) -> Iterator[None]:
+        """One level deeper in parentheses, NOT or a value's own nesting: bounded."""
+        self.depth += 1
+        if self.depth > MAX_NESTING:
+            raise QueryError(f"query nests parentheses and NOT more than {MAX_NESTING} deep", self.tok.pos)
+        yield
+        self.depth -= 1
+
     def parse_not(self) -> Expr:
-        if self.at_keyword("NOT"):
-            self.advance()
-            return Not(self.parse_not())
-        if self.at_op("("):
-            self.advance()
+        if not self.at_keyword("NOT") and not self.at_op("("):
+            self.conditions += 1
+            if self.conditions > MAX_CONDITIONS:
+                raise QueryError(f"query has more than {MAX_CONDITIONS} conditions", self.tok.pos)
+            return self.parse_predicate()
+        with self.nested():
+            if self.advance().keyword() == "NOT":
+                return Not(self.parse_not())
             expr = self.parse_or()
             self.expect_op(")")
             return expr
-        return self.parse_predicate()
 
     def parse_column(self) -> Column:
         tok = self.tok
@@ -466,6 +490,8 @@ class _Parser:
             self.advance()
             self.expect_op("(")
             values = tuple(self.parse_list(self.parse_value))
+            if len(values) > MAX_IN_VALUES:
+                raise QueryError(f"an IN list has more than {MAX_IN_VALUES} values", column.pos)
             self.expect_op(")")
             return InList(column, values, negated)
         if self.at_keyword("BETWEEN"):
@@ -496,6 +522,10 @@ class _Parser:
         raise self.error("an operator (=, !=, <, <=, >, >=, IN, BETWEEN, STARTS_WITH, IS)")
 
     def parse_value(self) -> Value:
+        with self.nested():
+            return self.parse_plain_value()
+
+    def parse_plain_value(self) -> Value:
         tok = self.tok
         if self.at_op("-", "+"):
             self.advance()
