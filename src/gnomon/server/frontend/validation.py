@@ -7,6 +7,7 @@ from functools import cache
 
 from google.protobuf.duration_pb2 import Duration
 from google.protobuf.internal.enum_type_wrapper import EnumTypeWrapper
+from google.protobuf.timestamp_pb2 import Timestamp
 
 from gnomon.server.errors import InvalidArgumentError
 
@@ -48,3 +49,16 @@ def _values_of(enum: EnumTypeWrapper) -> frozenset[int]:
 def non_negative(duration: Duration, what: str) -> None:
     if duration.seconds < 0 or duration.nanos < 0:
         raise InvalidArgumentError(f"Invalid {what}: it must not be negative.")
+
+
+def valid_timestamp(timestamp: Timestamp, what: str) -> Timestamp:
+    """``timestamp`` with its nanos carried into seconds, as the reference reads one (nanos of -1
+    or 2e9 are accepted); INVALID_ARGUMENT if it then lies outside years 1 to 9999."""
+    seconds, nanos = divmod(timestamp.seconds * 1_000_000_000 + timestamp.nanos, 1_000_000_000)
+    if not _MIN_SECONDS <= seconds <= _MAX_SECONDS:
+        raise InvalidArgumentError(f"Invalid {what}: not a valid timestamp.")
+    return Timestamp(seconds=seconds, nanos=nanos)
+
+
+_MIN_SECONDS = -62_135_596_800  # 0001-01-01T00:00:00Z
+_MAX_SECONDS = 253_402_300_799  # 9999-12-31T23:59:59Z

@@ -10,6 +10,7 @@ from gnomon.server.frontend.base import (
     FrontendBase,
 )
 from gnomon.server.frontend.status import rpc
+from gnomon.server.frontend.validation import valid_timestamp
 from gnomon.server.visibility.search_attributes import SYSTEM_ATTRIBUTES
 from gnomon.server.visibility.service import quote
 
@@ -46,8 +47,9 @@ class VisibilityRpcs(FrontendBase):
         """The list filter equivalent to an old-style List{Open,Closed} request's filters."""
         clauses = [status_clause]
         if request.HasField("start_time_filter"):
-            earliest = request.start_time_filter.earliest_time.ToJsonString()
-            latest = request.start_time_filter.latest_time.ToJsonString()
+            times = request.start_time_filter
+            earliest = valid_timestamp(times.earliest_time, "StartTimeFilter.EarliestTime").ToJsonString()
+            latest = valid_timestamp(times.latest_time, "StartTimeFilter.LatestTime").ToJsonString()
             clauses.append(f"StartTime BETWEEN {quote(earliest)} AND {quote(latest)}")
         if request.HasField("execution_filter"):
             clauses.append(f"WorkflowId = {quote(request.execution_filter.workflow_id)}")

@@ -40,6 +40,11 @@ _NAMES = [
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)")
 _UNIT_SECONDS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
 _SEARCH_LIMIT = timedelta(days=366 * 5)
+# Go's time.Duration (which the reference parses @every into) ends at 2^63-1 ns, ~292 years.
+_MAX_EVERY_SECONDS = (2**63 - 1) / 1e9
+# IANA zone names: letters, digits and a few separators, 14 characters per part at most in
+# the database, far fewer than this; anything else is refused before it reaches the files.
+_ZONE_NAME = re.compile(r"[A-Za-z0-9_+\-]{1,64}(/[A-Za-z0-9_+\-]{1,64}){0,3}")
 # When clocks go back, wall times already passed come round again: the search for the next
 # run starts this far before the wall time of "now" (no zone has moved by more than 2 h).
 _CLOCK_CHANGE_LIMIT = timedelta(hours=3)
@@ -108,6 +113,11 @@ class CronSchedule:
         return float(math.ceil(self.next_after(now) - now))
 
 
+def _shown(spec: str) -> str:
+    """The schedule as an error message quotes it (cut short: a request may carry a huge one)."""
+    return repr(spec if len(spec) <= 200 else spec[:200] + "...")
+
+
 def parse(spec: str) -> CronSchedule:
     """Parse a cron_schedule string; InvalidArgumentError if it is malformed."""
     text = spec.strip()
@@ -121,7 +131,7 @@ def parse(spec: str) -> CronSchedule:
         return CronSchedule(every=_parse_duration(text.removeprefix("@every ").strip(), spec))
     parts = text.split()
     if len(parts) != 5:
-        raise InvalidArgumentError(f"Invalid CronSchedule {spec!r}: expected 5 fields, got {len(parts)}.")
+        raise InvalidArgumentError(f"Invalid CronSchedule {_shown(spec)}: expected 5 fields, got {len(parts)}.")
     fields = tuple(_parse_field(part, i, spec) for i, part in enumerate(parts))
     return CronSchedule(
         fields=fields,
@@ -134,10 +144,13 @@ def parse(spec: str) -> CronSchedule:
 def _zone(name: str, spec: str) -> tzinfo:
     if name in ("UTC", "Etc/UTC"):
         return UTC
+    unknown = InvalidArgumentError(f"Invalid CronSchedule {_shown(spec)}: unknown time zone {name[:100]!r}.")
+    if not _ZONE_NAME.fullmatch(name):
+        raise unknown
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise InvalidArgumentError(f"Invalid CronSchedule {spec!r}: unknown time zone {name!r}.") from None
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        raise unknown from None
 
 
 def _parse_duration(text: str, spec: str) -> float:
@@ -147,8 +160,8 @@ def _parse_duration(text: str, spec: str) -> float:
             break
         total += float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
         pos = match.end()
-    if pos != len(text) or total <= 0:
-        raise InvalidArgumentError(f"Invalid CronSchedule {spec!r}: bad @every duration {text!r}.")
+    if pos != len(text) or not 0 < total <= _MAX_EVERY_SECONDS:
+        raise InvalidArgumentError(f"Invalid CronSchedule {_shown(spec)}: bad @every duration {text[:100]!r}.")
     return max(total, 1.0)
 
 
@@ -157,9 +170,9 @@ def _parse_field(part: str, index: int, spec: str) -> frozenset[int]:
     values: set[int] = set()
     for item in part.split(","):
         range_part, _, step_text = item.partition("/")
-        step = int(step_text) if step_text.isdigit() else (1 if not step_text else 0)
+        step = _number(step_text, spec) if step_text else 1
         if step <= 0:
-            raise InvalidArgumentError(f"Invalid CronSchedule {spec!r}: bad step in {item!r}.")
+            raise InvalidArgumentError(f"Invalid CronSchedule {_shown(spec)}: bad step in {item!r}.")
         if range_part in ("*", "?"):
             start, end = low, high
         elif "-" in range_part:
@@ -169,7 +182,7 @@ def _parse_field(part: str, index: int, spec: str) -> frozenset[int]:
             start = _value(range_part, index, spec)
             end = high if step_text else start
         if not (low <= start <= high and low <= end <= high) or start > end:
-            raise InvalidArgumentError(f"Invalid CronSchedule {spec!r}: {item!r} is out of range.")
+            raise InvalidArgumentError(f"Invalid CronSchedule {_shown(spec)}: {item!r} is out of range.")
         values.update(range(start, end + 1, step))
     if index == 4 and 7 in values:
         values.add(0)  # both 0 and 7 mean Sunday
@@ -180,7 +193,13 @@ def _value(text: str, index: int, spec: str) -> int:
     name = text.lower()
     if name in _NAMES[index]:
         return _NAMES[index][name]
-    if not text.isdigit():
-        raise InvalidArgumentError(f"Invalid CronSchedule {spec!r}: {text!r} is not a number.")
-    value = int(text)
+    value = _number(text, spec)
     return 0 if index == 4 and value == 7 else value
+
+
+def _number(text: str, spec: str) -> int:
+    # Every field's values are below 100; a longer number is out of range anyway (and Python
+    # refuses to convert one of thousands of digits).
+    if not text.isdecimal() or len(text) > 6:
+        raise InvalidArgumentError(f"Invalid CronSchedule {_shown(spec)}: {text[:100]!r} is not a number in range.")
+    return int(text)

@@ -11,7 +11,13 @@ from temporalio.api.history.v1 import History, HistoryEvent
 from gnomon.server.errors import InvalidArgumentError
 from gnomon.server.history.engine import HistoryEngine, RunContext
 
-DEFAULT_PAGE_SIZE = 1000
+# The reference's page size for history: the default, and the most one page holds.
+MAX_PAGE_SIZE = 256
+
+
+def page_size_of(requested: int) -> int:
+    """The page size used for a requested one: unset or negative means the default, as on the reference."""
+    return MAX_PAGE_SIZE if requested <= 0 else min(requested, MAX_PAGE_SIZE)
 
 
 def _encode_token(run_id: str, next_event_id: int) -> bytes:
@@ -52,7 +58,7 @@ async def get_history(
     long_poll_timeout: float,
 ) -> tuple[History, bytes]:
     """One page of history and the token for the next (empty when there is none)."""
-    page_size = page_size or DEFAULT_PAGE_SIZE
+    page_size = page_size_of(page_size)
     run_id = ctx.ms.run_id
     first = decode_page_token(token, run_id) if token else 1
     loop = asyncio.get_running_loop()
@@ -89,7 +95,7 @@ async def get_history_reverse(
     engine: HistoryEngine, ctx: RunContext, *, page_size: int, token: bytes
 ) -> tuple[History, bytes]:
     """History newest first, one page at a time."""
-    page_size = page_size or DEFAULT_PAGE_SIZE
+    page_size = page_size_of(page_size)
     run_id = ctx.ms.run_id
     ctx = await engine.settled(ctx)
     last = decode_page_token(token, run_id) if token else ctx.ms.last_committed_event_id

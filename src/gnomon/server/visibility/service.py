@@ -56,7 +56,8 @@ class VisibilityService:
     async def list(self, namespace_id: str, query: str, page_size: int, token: bytes) -> Page:
         """One page of runs matching ``query``, running first then most recently closed."""
         compiled = compile_query(query, self._search_attributes.custom(namespace_id), namespace_id=namespace_id)
-        size = min(page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+        # Unset or negative means the default, as on the reference (a negative SQL LIMIT is none at all).
+        size = min(page_size, MAX_PAGE_SIZE) if page_size > 0 else DEFAULT_PAGE_SIZE
         after = _decode_token(token) if token else None
         sql, params = compiled.list_statement(size, after, columns=f"{LIST_COLUMNS}, close_time")
         rows = await self._persistence.query_visibility(sql, params)
