@@ -34,6 +34,10 @@ class UnavailableError(ServiceError):
     """The server cannot serve the request now; retrying may work (UNAVAILABLE)."""
 
 
+class ResourceExhaustedError(ServiceError):
+    """A limit or a resource of the server is used up; retry later or send less (RESOURCE_EXHAUSTED)."""
+
+
 class AbortedError(ServiceError):
     """The operation was aborted by a conflict; retrying it may work (ABORTED)."""
 

@@ -29,6 +29,7 @@ _CODES: dict[type[errors.ServiceError], grpc.StatusCode] = {
     errors.UnavailableError: grpc.StatusCode.UNAVAILABLE,
     errors.DeadlineExceededError: grpc.StatusCode.DEADLINE_EXCEEDED,
     errors.AbortedError: grpc.StatusCode.ABORTED,
+    errors.ResourceExhaustedError: grpc.StatusCode.RESOURCE_EXHAUSTED,
 }
 
 Req = TypeVar("Req")

@@ -7,6 +7,7 @@ from gnomon.server.persistence.interface import (
     NamespaceRecord,
     Persistence,
     RunRecord,
+    StorageFullError,
     WorkflowMutation,
 )
 from gnomon.server.persistence.sqlite import SqlitePersistence
@@ -19,5 +20,6 @@ __all__ = [
     "Persistence",
     "RunRecord",
     "SqlitePersistence",
+    "StorageFullError",
     "WorkflowMutation",
 ]

@@ -15,9 +15,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from gnomon.server.errors import ResourceExhaustedError
+
 
 class ConditionFailedError(Exception):
     """A guarded write found the row in another state than the caller expected."""
+
+
+class StorageFullError(ResourceExhaustedError):
+    """The database's disk is full: nothing was written; the same write works once space returns."""
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ and nothing that waits for a disk, so there everything runs on the event-loop th
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 import sqlite3
@@ -31,12 +32,14 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from gnomon.server.persistence import sqlite_visibility as visibility
+from gnomon.server.persistence.disk_full import DiskFullEpisodes, is_disk_full
 from gnomon.server.persistence.interface import (
     ConditionFailedError,
     CurrentRun,
     NamespaceRecord,
     Persistence,
     RunRecord,
+    StorageFullError,
     WorkflowMutation,
 )
 from gnomon.server.persistence.schema import MIGRATIONS
@@ -108,6 +111,7 @@ class SqlitePersistence(Persistence):
         self._flushes: set[asyncio.Task[None]] = set()
         self.commits = 0  # transactions committed, for the benchmark and tests
         self.mutations = 0
+        self._disk = DiskFullEpisodes(self._path)
 
     @property
     def path(self) -> str:
@@ -128,7 +132,10 @@ class SqlitePersistence(Persistence):
         self._lookups = self._open_reader()
         self._checkpoint_thread = ThreadPoolExecutor(1, thread_name_prefix="gnomon-sqlite-checkpoint")
         self._checkpointer = await loop.run_in_executor(self._checkpoint_thread, self._connect)
-        await self.flush_visibility()  # rows still staged when the server stopped
+        # Rows still staged when the server stopped; on a full disk they stay staged, and lists
+        # flush again before reading once there is space.
+        with contextlib.suppress(StorageFullError):
+            await self.flush_visibility()
 
     async def close(self) -> None:
         writer = self._writer
@@ -180,7 +187,14 @@ class SqlitePersistence(Persistence):
         # Planner statistics: without them SQLite may walk a whole time range for a
         # filtered list page. A bounded analysis keeps this quick on large databases.
         conn.execute(f"PRAGMA analysis_limit={ANALYSIS_LIMIT}")
-        conn.execute("ANALYZE")
+        try:
+            conn.execute("ANALYZE")
+        except sqlite3.Error as error:
+            if not is_disk_full(error):
+                raise
+            # Statistics are an optimisation: start without fresh ones (writes wait for space anyway).
+            _rollback(conn)
+            logger.warning("disk full: starting without refreshing planner statistics (%s)", error)
         return conn
 
     def _connect(self) -> sqlite3.Connection:
@@ -265,10 +279,14 @@ class SqlitePersistence(Persistence):
 
     def _group_done(self, batch: list[_Write], outcomes: list[Outcome] | None, error: BaseException | None) -> None:
         if error is not None:
-            logger.error("group commit of %d writes failed: %s", len(batch), error)
+            if is_disk_full(error):
+                error = self._disk.refused(error, len(batch))
+            else:
+                logger.error("group commit of %d writes failed: %s", len(batch), error)
             outcomes = [(None, error)] * len(batch)
         else:
             self.commits += 1
+            self._disk.succeeded()
             if self._checkpoint_thread is not None and self._checkpoint_timer is None:
                 self._checkpoint_later()
         assert outcomes is not None
@@ -276,6 +294,8 @@ class SqlitePersistence(Persistence):
             if work.future.done():
                 continue  # its caller gave up waiting (the write may still have landed)
             if failure is not None:
+                if is_disk_full(failure):
+                    failure = self._disk.refused(failure)
                 work.future.set_exception(failure)
             else:
                 work.future.set_result(result)
@@ -333,6 +353,8 @@ class SqlitePersistence(Persistence):
     async def _flush_logged(self) -> None:
         try:
             await self.flush_visibility()
+        except StorageFullError:
+            pass  # the episode is logged; the rows stay pending until there is space
         except sqlite3.Error:
             # The rows stay pending: the next change or visibility read flushes again.
             logger.exception("flushing visibility rows failed")
