@@ -49,7 +49,7 @@ def _differences(results: list[CaseResult], table: status.StatusTable) -> list[s
     for result in results:
         entry = table.get(result.case.key, result.case.language)
         recorded = entry.status(result.server) if entry else "absent"
-        if recorded != result.outcome.status:
+        if entry is None or not entry.accepts(result.server, result.outcome.status):
             message = result.outcome.message.strip().splitlines()[:1]
             lines.append(
                 f"  {result.server} {result.case.language} {result.case.key}: recorded {recorded}, "

@@ -119,7 +119,8 @@ def _names(items: list[Rpc]) -> str:
 
 def _case_line(key: str, languages: list[str], entry: status.Entry) -> str:
     where = ", ".join(languages)
-    return f"- `{key}` ({where}): reference {entry.reference}, Gnomon {entry.gnomon}. {entry.reason}".rstrip()
+    gnomon = "pass or fail (timing-dependent)" if entry.flaky else entry.gnomon
+    return f"- `{key}` ({where}): reference {entry.reference}, Gnomon {gnomon}. {entry.reason}".rstrip()
 
 
 def _summary(table: status.StatusTable) -> list[str]:
@@ -160,8 +161,9 @@ def generate(table: status.StatusTable) -> str:
         "What Gnomon does per area of Temporal's API, measured with Temporal's cross-SDK feature suite",
         f"(temporalio/features at `{table.features_commit[:12]}`, Python and TypeScript SDKs), run against",
         "Gnomon and the reference dev server by `tests/features/` (see its README), and from the list of",
-        "gRPC methods Gnomon implements. A method Gnomon does not implement answers `UNIMPLEMENTED`",
-        '("X is not implemented by Gnomon yet.") on the WorkflowService.',
+        "gRPC methods Gnomon implements. A WorkflowService method Gnomon does not implement answers",
+        '`UNIMPLEMENTED` ("X is not implemented by Gnomon yet."); an OperatorService one answers `INTERNAL`',
+        '("internal error"), a known defect.',
         "",
         *_summary(table),
         "",

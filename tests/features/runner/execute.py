@@ -121,6 +121,8 @@ async def run_case(
                 mismatch = _proxy_mismatch(case, proxy)
                 if mismatch:
                     outcome = Outcome("fail", mismatch)
+    with open(log_path, "a") as log:
+        log.write(f"\n--- outcome: {outcome.status}\n{outcome.message}\n")
     if outcome.status == "fail":
         tail = log_path.read_text(errors="replace")[-LOG_TAIL:]
         outcome = Outcome("fail", f"{outcome.message}\n--- log tail ({log_path}):\n{tail}")
