@@ -3,9 +3,9 @@
 In order of preference:
 
 1. ``GNOMON_FEATURES_DIR``: a checkout (or an unpacked archive) of the features repo.
-2. A bare git mirror of it (``GNOMON_FEATURES_MIRROR``, by default the workplace's fetched
-   mirror): commit :data:`FEATURES_COMMIT` is unpacked once with ``git archive`` into the
-   user's cache directory and reused from there.
+2. Commit :data:`FEATURES_COMMIT` unpacked in the user's cache directory, by an earlier run.
+3. A bare git mirror of it (``GNOMON_FEATURES_MIRROR``, by default the workplace's fetched
+   mirror): that commit is unpacked once with ``git archive`` into the cache, as above.
 
 Without either, :func:`find_checkout` returns ``None`` and :func:`missing_reason` says
 what is missing, for the suite to skip with.
@@ -101,6 +101,9 @@ def find_checkout() -> Checkout | None:
         if not (root / "features").is_dir():
             raise RuntimeError(f"GNOMON_FEATURES_DIR={explicit} has no features/ directory")
         return Checkout(root, _commit_of(root), "GNOMON_FEATURES_DIR")
+    unpacked = cache_root() / "checkouts" / FEATURES_COMMIT
+    if (unpacked / COMMIT_MARKER).exists():
+        return Checkout(unpacked, FEATURES_COMMIT, f"cache {unpacked}")
     mirror = mirror_path()
     if mirror.exists() and _mirror_has(mirror, FEATURES_COMMIT):
         return Checkout(_materialise(mirror, FEATURES_COMMIT), FEATURES_COMMIT, f"mirror {mirror}")
