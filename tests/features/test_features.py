@@ -42,14 +42,14 @@ def checkout() -> Checkout:
 
 @pytest.fixture(scope="module")
 async def gnomon_leg(checkout: Checkout, output_dir: Path) -> LegReport:
-    return await run_leg("gnomon", checkout, LANGUAGES, output_dir)
+    return await run_leg("gnomon", checkout, tuple(LANGUAGES), output_dir)
 
 
 @pytest.fixture(scope="module")
 async def reference_leg(checkout: Checkout, output_dir: Path) -> LegReport:
     if not RUN_REFERENCE:
         pytest.skip("the reference leg runs with GNOMON_FEATURES_REFERENCE=1")
-    return await run_leg("reference", checkout, LANGUAGES, output_dir)
+    return await run_leg("reference", checkout, tuple(LANGUAGES), output_dir)
 
 
 def _check(report: LegReport, key: str, language: str) -> None:

@@ -179,6 +179,8 @@ class Runner:
             **self.feature.start_options,
         }
         name = workflow._Definition.must_from_class(workflow_cls).name
+        if name is None:
+            raise ValueError(f"{workflow_cls.__name__} is a dynamic workflow: it has no name to start")
         return await (override_client or self.client).start_workflow(name, **options)
 
     # -- checking --------------------------------------------------------------------------
