@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import shutil
 import sys
+import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +24,8 @@ ROOT = Path(__file__).resolve().parents[3]
 TS_SOURCE = Path(__file__).resolve().parent / "ts"
 TS_SOURCE_FILES = ("package.json", "package-lock.json", "build.js", "src")
 BUILD_TIMEOUT = 300.0
+#: Builds older than this are removed (no leg runs that long).
+STALE_BUILD_SECONDS = 24 * 3600.0
 
 
 @dataclass(frozen=True)
@@ -99,9 +103,20 @@ class TypeScriptLeg(Leg):
                 else:
                     shutil.copy2(source, target)
             npm.npm_ci(project, log_path)
-            build = project / "build" / checkout.commit[:16]
+            build = self._fresh_build_dir(project, checkout)
             npm.run_logged(["node", "build.js", str(checkout.root), str(build)], project, log_path, BUILD_TIMEOUT)
         self._build = build
+
+    @staticmethod
+    def _fresh_build_dir(project: Path, checkout: Checkout) -> Path:
+        """A build directory of this run's own: another session may be running features from its build."""
+        builds = project / "builds"
+        builds.mkdir(exist_ok=True)
+        stale_before = time.time() - STALE_BUILD_SECONDS
+        for old in builds.iterdir():
+            if old.stat().st_mtime < stale_before:
+                shutil.rmtree(old, ignore_errors=True)
+        return Path(tempfile.mkdtemp(prefix=f"{checkout.commit[:12]}-", dir=builds))
 
     def command(self, case: FeatureCase, run: Invocation) -> tuple[list[str], Path]:
         assert self._build is not None, "prepare() first"
