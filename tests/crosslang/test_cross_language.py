@@ -21,12 +21,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import fcntl
-import hashlib
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -38,6 +35,7 @@ import pytest
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client
 
+from tests.support import npm
 from tests.support.servers import ServerProcess
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -49,7 +47,6 @@ SCENARIO_TIMEOUT = 30.0  # seconds for one client run, start to result
 WORKER_START_TIMEOUT = 120.0  # the TypeScript worker bundles its workflows with webpack at start
 NPM_CI_TIMEOUT = 900.0
 BUILD_TIMEOUT = 300.0
-STAMP_NAME = ".gnomon-npm-ci-stamp"
 
 # The whole module's budget, including a first npm ci; each client run is bounded by SCENARIO_TIMEOUT.
 pytestmark = pytest.mark.timeout(NPM_CI_TIMEOUT + BUILD_TIMEOUT + 300)
@@ -58,53 +55,19 @@ pytestmark = pytest.mark.timeout(NPM_CI_TIMEOUT + BUILD_TIMEOUT + 300)
 # --------------------------------------------------------------------------- set-up
 
 
-def _node_version() -> tuple[int, ...] | None:
-    node = shutil.which("node")
-    if not node:
-        return None
-    out = subprocess.run([node, "--version"], capture_output=True, text=True, timeout=30).stdout.strip()
-    match = re.match(r"v(\d+)\.(\d+)\.(\d+)", out)
-    return tuple(int(part) for part in match.groups()) if match else None
-
-
-def _run_logged(args: list[str], cwd: Path, log_path: Path, timeout: float) -> None:
-    """Run a set-up command, its output appended to ``log_path``; fail with the log's tail."""
-    with open(log_path, "ab") as log:
-        log.write(f"\n$ {' '.join(args)}  (in {cwd})\n".encode())
-        log.flush()
-        started = time.monotonic()
-        proc = subprocess.run(args, cwd=cwd, stdout=log, stderr=subprocess.STDOUT, timeout=timeout, check=False)
-        log.write(f"-> exit {proc.returncode} after {time.monotonic() - started:.1f}s\n".encode())
-    if proc.returncode != 0:
-        tail = log_path.read_text(errors="replace")[-4000:]
-        pytest.fail(f"{' '.join(args)} failed with exit {proc.returncode} in {cwd}; log {log_path}:\n{tail}")
-
-
-def _lock_digest() -> str:
-    digest = hashlib.sha256()
-    for name in ("package.json", "package-lock.json"):
-        digest.update((TS_DIR / name).read_bytes())
-    return digest.hexdigest()
-
-
 @pytest.fixture(scope="session")
 def ts_project(output_dir: Path) -> Path:
     """``examples/cross-language/typescript`` with its npm packages installed and its TypeScript built."""
-    version = _node_version()
-    if version is None or shutil.which("npm") is None:
-        pytest.skip("the cross-language tests need Node.js >= 20.3 and npm on PATH")
-    if version < (20, 3, 0):
-        pytest.skip(f"the cross-language tests need Node.js >= 20.3 (found {'.'.join(map(str, version))})")
+    missing = npm.missing_node_reason("the cross-language tests")
+    if missing:
+        pytest.skip(missing)
     log_path = output_dir / "crosslang-setup.log"
-    # One installer at a time, should two test sessions share this checkout.
-    with open(output_dir / "crosslang-npm.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        stamp = TS_DIR / "node_modules" / STAMP_NAME
-        want = _lock_digest()
-        if not stamp.exists() or stamp.read_text() != want:
-            _run_logged(["npm", "ci"], TS_DIR, log_path, NPM_CI_TIMEOUT)
-            stamp.write_text(want)
-        _run_logged(["npm", "run", "build"], TS_DIR, log_path, BUILD_TIMEOUT)
+    try:
+        with npm.InstallLock(output_dir / "crosslang-npm.lock"):
+            npm.npm_ci(TS_DIR, log_path, NPM_CI_TIMEOUT)
+            npm.run_logged(["npm", "run", "build"], TS_DIR, log_path, BUILD_TIMEOUT)
+    except npm.SetupError as err:
+        pytest.fail(str(err))
     return TS_DIR
 
 
