@@ -26,6 +26,10 @@ class AlreadyExistsError(ServiceError):
     """Something with that identity exists already (ALREADY_EXISTS)."""
 
 
+class PermissionDeniedError(ServiceError):
+    """The caller may not do this (PERMISSION_DENIED)."""
+
+
 class FailedPreconditionError(ServiceError):
     """The target is not in a state that allows the request (FAILED_PRECONDITION)."""
 

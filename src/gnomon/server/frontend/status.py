@@ -26,6 +26,7 @@ _CODES: dict[type[errors.ServiceError], grpc.StatusCode] = {
     errors.NotFoundError: grpc.StatusCode.NOT_FOUND,
     errors.AlreadyExistsError: grpc.StatusCode.ALREADY_EXISTS,
     errors.FailedPreconditionError: grpc.StatusCode.FAILED_PRECONDITION,
+    errors.PermissionDeniedError: grpc.StatusCode.PERMISSION_DENIED,
     errors.UnavailableError: grpc.StatusCode.UNAVAILABLE,
     errors.DeadlineExceededError: grpc.StatusCode.DEADLINE_EXCEEDED,
     errors.AbortedError: grpc.StatusCode.ABORTED,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from temporalio.api.enums.v1 import (
@@ -16,7 +17,7 @@ from temporalio.api.enums.v1 import (
 from temporalio.api.history.v1 import WorkflowExecutionStartedEventAttributes
 from temporalio.api.workflowservice.v1 import request_response_pb2 as api
 
-from gnomon.server.errors import InvalidArgumentError, ServiceError
+from gnomon.server.errors import DeadlineExceededError, InvalidArgumentError, PermissionDeniedError, ServiceError
 from gnomon.server.frontend import multi_operation
 from gnomon.server.frontend.base import (
     LONG_POLL_SECONDS,
@@ -35,6 +36,28 @@ from gnomon.server.protoutil import seconds
 
 USER_TERMINATE_REASON = "terminated by user via frontend"
 USER_TERMINATE_IDENTITY = "frontend-service"
+ADMITTED_NOT_ALLOWED = "UpdateWorkflowExecution issued asynchronously and waiting on update admitted is not supported."
+
+
+# The reference's long-poll interval for updates: with no nearer deadline from the caller, an
+# update call answers after this with the stage reached so far.
+UPDATE_LONG_POLL_SECONDS = 20.0
+
+
+@dataclass(frozen=True)
+class UpdateWait:
+    """How an update call waits: for ``stage``, at most ``timeout`` seconds."""
+
+    stage: int
+    timeout: float
+    # Whether the caller's own deadline ends the wait: then, as on the reference, not reaching
+    # the stage is DEADLINE_EXCEEDED (answering early with the stage would have the SDKs poll
+    # again at once, over and over, until their deadline).
+    callers_deadline: bool
+
+    def check(self, reached: int) -> None:
+        if self.callers_deadline and reached < self.stage:
+            raise DeadlineExceededError("context deadline exceeded")
 
 
 class WorkflowRpcs(FrontendBase):
@@ -200,21 +223,31 @@ class WorkflowRpcs(FrontendBase):
 
     # -- updates ---------------------------------------------------------------------------
 
-    def _update_wait(self, context: Any, wait_policy: Any) -> tuple[int, float]:
-        wanted = wait_policy.lifecycle_stage or Stage.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_ACCEPTED
+    def _update_wait(self, context: Any, wait_policy: Any, *, poll: bool = False) -> UpdateWait:
+        """The stage to wait for, and for how long.
+
+        As on the reference: an update waits for COMPLETED unless told otherwise, and may not
+        ask to wait only for admission; a poll with no stage answers at once with the stage reached.
+        """
+        wanted = wait_policy.lifecycle_stage
         known_enum(Stage, wanted, "WaitPolicy.LifecycleStage")
+        if not poll:
+            wanted = wanted or Stage.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_COMPLETED
+            if wanted == Stage.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_ADMITTED:
+                raise PermissionDeniedError(ADMITTED_NOT_ALLOWED)
         remaining = context.time_remaining() if context is not None else None
-        # Answer a little before the caller's deadline with the stage reached so far.
-        timeout = LONG_POLL_SECONDS if remaining is None else max(min(remaining - 1.0, LONG_POLL_SECONDS), 0.0)
-        return wanted, timeout
+        if remaining is not None and remaining < UPDATE_LONG_POLL_SECONDS:
+            return UpdateWait(wanted, max(remaining, 0.0), callers_deadline=True)
+        return UpdateWait(wanted, UPDATE_LONG_POLL_SECONDS, callers_deadline=False)
 
     @rpc
     async def UpdateWorkflowExecution(
         self, request: api.UpdateWorkflowExecutionRequest, context: Any
     ) -> api.UpdateWorkflowExecutionResponse:
         ctx = await self._run(request.namespace, request.workflow_execution)
-        wanted, timeout = self._update_wait(context, request.wait_policy)
-        ctx, stage, outcome = await updates.update_workflow(self.engine, ctx, request.request, wanted, timeout)
+        wait = self._update_wait(context, request.wait_policy)
+        ctx, stage, outcome = await updates.update_workflow(self.engine, ctx, request.request, wait.stage, wait.timeout)
+        wait.check(stage)
         response = api.UpdateWorkflowExecutionResponse(
             update_ref=updates.update_ref(ctx, request.request.meta.update_id),
             stage=stage,  # type: ignore[arg-type]
@@ -229,8 +262,10 @@ class WorkflowRpcs(FrontendBase):
     ) -> api.PollWorkflowExecutionUpdateResponse:
         ctx = await self._run(request.namespace, request.update_ref.workflow_execution)
         require(request.update_ref.update_id, "UpdateId")
-        wanted, timeout = self._update_wait(context, request.wait_policy)
-        ctx, stage, outcome = await updates.poll_update(self.engine, ctx, request.update_ref.update_id, wanted, timeout)
+        wait = self._update_wait(context, request.wait_policy, poll=True)
+        update_id = request.update_ref.update_id
+        ctx, stage, outcome = await updates.poll_update(self.engine, ctx, update_id, wait.stage, wait.timeout)
+        wait.check(stage)
         response = api.PollWorkflowExecutionUpdateResponse(
             update_ref=updates.update_ref(ctx, request.update_ref.update_id),
             stage=stage,  # type: ignore[arg-type]
@@ -253,13 +288,20 @@ class WorkflowRpcs(FrontendBase):
         except ServiceError as error:
             raise multi_operation.failure(0, error) from error
         try:
-            wanted, timeout = self._update_wait(context, update_req.wait_policy)
+            wait = self._update_wait(context, update_req.wait_policy)
         except ServiceError as error:
             raise multi_operation.failure(1, error) from error
         try:
             result = await update_with_start(
-                self.engine, options, attrs, update_req.request, run_id=new_id(), wanted=wanted, timeout=timeout
+                self.engine,
+                options,
+                attrs,
+                update_req.request,
+                run_id=new_id(),
+                wanted=wait.stage,
+                timeout=wait.timeout,
             )
+            wait.check(result.stage)
         except OperationFailed as failed:
             raise multi_operation.failure(failed.index, failed.error) from failed.error
         update_response = api.UpdateWorkflowExecutionResponse(

@@ -105,9 +105,26 @@ def _timeout_handler(timeout_type: int, needs_started: bool | None) -> DeadlineH
                 due = max(info.last_heartbeat_time, info.started_time) + info.heartbeat_timeout
                 if due > engine.now() + 0.001:
                     return  # a heartbeat arrived since: a later deadline is armed
-            _time_out(engine, tx, info, timeout_type)
+            _time_out(engine, tx, info, _first_due(info, timeout_type, deadline.when))
 
     return handle
+
+
+def _first_due(info: ActivityInfo, timeout_type: int, when: float) -> int:
+    """The timeout to report when ``timeout_type`` is due at ``when``.
+
+    The reference orders an attempt's timeouts due at the same moment by type, and
+    schedule-to-start comes before schedule-to-close: an activity given only a
+    schedule-to-close timeout that no worker starts times out as SCHEDULE_TO_START.
+    """
+    if (
+        timeout_type == TimeoutType.TIMEOUT_TYPE_SCHEDULE_TO_CLOSE
+        and not info.started
+        and info.schedule_to_start
+        and info.scheduled_time + info.schedule_to_start <= when + 0.001
+    ):
+        return TimeoutType.TIMEOUT_TYPE_SCHEDULE_TO_START
+    return timeout_type
 
 
 _TIMEOUT_LABELS = {

@@ -213,7 +213,7 @@ def _apply_schedule_activity(cc: CommandContext, a: ScheduleActivityTaskCommandA
         task_queue=queue_name,
         first_scheduled_time=now,
         scheduled_time=now,
-        schedule_to_start=s2s if s2s != s2c else 0.0,
+        schedule_to_start=s2s,
         start_to_close=st2c,
         schedule_to_close=s2c,
         heartbeat_timeout=hb,
