@@ -21,6 +21,7 @@ from temporalio.client import Client
 from tests.differential.failure_scenarios import FAILURE_SCENARIOS, GNOMON_KNOWN_DIFFERENCES
 from tests.differential.normalize import Json, Normalizer
 from tests.differential.scenarios import SCENARIOS, Scenario, run_scenario
+from tests.differential.timer_scenarios import TIMER_SCENARIOS
 from tests.differential.update_scenarios import UPDATE_SCENARIOS
 from tests.support.servers import ServerProcess
 from tests.support.targets import gnomon_xfail
@@ -80,7 +81,7 @@ def scenario_params() -> list[Any]:
             if scenario.name in GNOMON_KNOWN_DIFFERENCES
             else [],
         )
-        for scenario in [*SCENARIOS, *FAILURE_SCENARIOS, *UPDATE_SCENARIOS]
+        for scenario in [*SCENARIOS, *FAILURE_SCENARIOS, *UPDATE_SCENARIOS, *TIMER_SCENARIOS]
     ]
 
 

@@ -68,19 +68,30 @@ from gnomon.server.history.successor import append_successor, cron_backoff, retr
 from gnomon.server.history.updates import MessageProcessor
 from gnomon.server.history.workflow_task import DEFAULT_WORKFLOW_TASK_TIMEOUT
 from gnomon.server.ids import new_id
-from gnomon.server.protoutil import copy_fields, duration, seconds
+from gnomon.server.protoutil import capped, copy_fields, duration, duration_problem, seconds
 
 Cause = WorkflowTaskFailedCause
 CONTINUE_AS_NEW_MIN_INTERVAL = 1.0
 
 
 class CommandError(Exception):
-    """A command the server cannot carry out: the workflow task fails with ``cause``."""
+    """A command the server cannot carry out: the workflow task fails with ``cause``.
+
+    ``message`` is what the worker is told and the failure records: like the reference's, it
+    opens with the cause's short name ("BadStartTimerAttributes: ...").
+    """
 
     def __init__(self, cause: int, message: str) -> None:
-        super().__init__(message)
         self.cause = cause
-        self.message = message
+        self.message = f"{cause_name(cause)}: {message}"
+        super().__init__(self.message)
+
+
+def cause_name(cause: int) -> str:
+    """A workflow task failed cause as the reference spells it in messages (``UnhandledCommand``)."""
+    name = WorkflowTaskFailedCause.Name(WorkflowTaskFailedCause.ValueType(cause))
+    words = name.removeprefix("WORKFLOW_TASK_FAILED_CAUSE_").split("_")
+    return "".join(word.capitalize() for word in words)
 
 
 @dataclass
@@ -264,23 +275,23 @@ def _validate_start_timer(cc: CommandContext, a: StartTimerCommandAttributes) ->
         raise CommandError(bad, "TimerId is not set on StartTimerCommand.")
     if timer_id in cc.ms.timers or timer_id in cc.timer_ids:
         raise CommandError(bad, f"Timer ID {timer_id!r} is already in use by a pending timer.")
-    if seconds(a.start_to_fire_timeout) <= 0:
-        raise CommandError(bad, "A valid StartToFireTimeout is not set on StartTimerCommand.")
+    # Zero (or unset) is valid: the timer fires at once.
+    problem = duration_problem(a.start_to_fire_timeout)
+    if problem:
+        raise CommandError(
+            bad, f"An invalid StartToFireTimeout is set on StartTimerCommand: {problem}. TimerId={timer_id}"
+        )
     cc.timer_ids.add(timer_id)
 
 
 def _apply_start_timer(cc: CommandContext, a: StartTimerCommandAttributes) -> None:
     ms = cc.ms
     now = cc.engine.now()
-    event = ms.add_event(
-        TimerStartedEventAttributes(
-            timer_id=a.timer_id,
-            start_to_fire_timeout=a.start_to_fire_timeout,
-            workflow_task_completed_event_id=cc.completed_event_id,
-        ),
-        now=now,
-    )
-    fire = now + seconds(a.start_to_fire_timeout)
+    attrs = TimerStartedEventAttributes(timer_id=a.timer_id, workflow_task_completed_event_id=cc.completed_event_id)
+    if a.HasField("start_to_fire_timeout"):
+        attrs.start_to_fire_timeout.CopyFrom(capped(a.start_to_fire_timeout))
+    event = ms.add_event(attrs, now=now)
+    fire = now + seconds(attrs.start_to_fire_timeout)
     ms.timers[a.timer_id] = TimerInfo(timer_id=a.timer_id, started_event_id=event.event_id, fire_time=fire)
 
 

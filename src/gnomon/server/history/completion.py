@@ -44,8 +44,8 @@ UNHANDLED_COMMAND = "UnhandledCommand"
 
 
 def server_failure(message: str) -> Failure:
-    """A failure the server itself records (the worker did nothing wrong at the protocol level)."""
-    return Failure(message=message, source="Server", server_failure_info=ServerFailureInfo(non_retryable=True))
+    """The failure the server records when it fails a workflow task itself (as the reference: no source)."""
+    return Failure(message=message, server_failure_info=ServerFailureInfo())
 
 
 def _current_task(ms: MutableState, token: TaskToken) -> WorkflowTaskInfo:
