@@ -19,6 +19,7 @@ import pytest
 from temporalio.client import Client
 
 from tests.differential.failure_scenarios import FAILURE_SCENARIOS, GNOMON_KNOWN_DIFFERENCES
+from tests.differential.metadata_scenarios import METADATA_SCENARIOS
 from tests.differential.normalize import Json, Normalizer
 from tests.differential.scenarios import SCENARIOS, Scenario, run_scenario
 from tests.differential.timer_scenarios import TIMER_SCENARIOS
@@ -81,7 +82,7 @@ def scenario_params() -> list[Any]:
             if scenario.name in GNOMON_KNOWN_DIFFERENCES
             else [],
         )
-        for scenario in [*SCENARIOS, *FAILURE_SCENARIOS, *UPDATE_SCENARIOS, *TIMER_SCENARIOS]
+        for scenario in [*SCENARIOS, *FAILURE_SCENARIOS, *UPDATE_SCENARIOS, *TIMER_SCENARIOS, *METADATA_SCENARIOS]
     ]
 
 

@@ -132,6 +132,10 @@ def _start_child_work(initiated_id: int) -> CrossRunWork:
             workflow_id=child.workflow_id,
             request_id=child.create_request_id,
             reuse_policy=init.workflow_id_reuse_policy,
+            # The summary and details the parent's command gave its initiated event.
+            user_metadata=child.initiated_event.user_metadata
+            if child.initiated_event.HasField("user_metadata")
+            else None,
         )
 
         try:

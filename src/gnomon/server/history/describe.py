@@ -71,6 +71,8 @@ def describe(ms: MutableState) -> DescribeWorkflowExecutionResponse:
         ),
         workflow_execution_info=execution_info(ms),
     )
+    if ms.user_metadata is not None:
+        response.execution_config.user_metadata.CopyFrom(ms.user_metadata)
     for a in ms.activities.values():
         scheduled = a.scheduled_event.activity_task_scheduled_event_attributes
         state = PendingActivityState.PENDING_ACTIVITY_STATE_SCHEDULED

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache
 
@@ -19,6 +20,7 @@ from temporalio.api.common.v1 import Memo, Payloads, SearchAttributes
 from temporalio.api.enums.v1 import EventType, WorkflowExecutionStatus
 from temporalio.api.failure.v1 import Failure
 from temporalio.api.history.v1 import HistoryEvent, WorkflowExecutionStartedEventAttributes
+from temporalio.api.sdk.v1 import EventGroupMarker, UserMetadata
 from temporalio.api.workflow.v1 import ResetPoints
 
 from gnomon.server.protoutil import timestamp
@@ -190,6 +192,8 @@ class MutableState:
     updates: dict[str, UpdateRecord] = field(default_factory=dict)
     # The BuildIds search attribute: builds of the workers that completed its tasks.
     build_ids: list[str] = field(default_factory=list)
+    # The start's summary and details (on the started event; DescribeWorkflowExecution shows them).
+    user_metadata: UserMetadata | None = None
     # Events appended since the last commit; never serialized.
     pending_events: list[HistoryEvent] = field(default_factory=list, metadata={"transient": True})
     # Whether this transition changed what list queries show (start, close, upserts).
@@ -237,6 +241,20 @@ class MutableState:
         event = self.new_event(attributes, now=now)
         self._append(event)
         return event
+
+    def annotate_event(
+        self,
+        event: HistoryEvent,
+        *,
+        user_metadata: UserMetadata | None = None,
+        event_group_markers: Iterable[EventGroupMarker] = (),
+    ) -> None:
+        """Give an event this transition appended the summary, details and event groups it was made with."""
+        before = event.ByteSize()
+        if user_metadata is not None:
+            event.user_metadata.CopyFrom(user_metadata)
+        event.event_group_markers.extend(event_group_markers)
+        self.history_size_bytes += event.ByteSize() - before
 
     def _append(self, event: HistoryEvent) -> None:
         event.event_id = self.next_event_id
