@@ -118,7 +118,9 @@ def temporal_binary() -> str:
     return found
 
 
-def start_reference(log_dir: Path, *, port: int | None = None, db_filename: Path | None = None) -> ServerProcess:
+def start_reference(
+    log_dir: Path, *, port: int | None = None, db_filename: Path | None = None, extra_args: list[str] | None = None
+) -> ServerProcess:
     """Start the reference ``temporal server start-dev`` headless on a free port; in memory unless ``db_filename``."""
     port = port or free_port()
     args = [
@@ -129,4 +131,5 @@ def start_reference(log_dir: Path, *, port: int | None = None, db_filename: Path
         "--dynamic-config-value", "system.forceSearchAttributesCacheRefreshOnRead=true",
     ]  # fmt: skip
     args += ["--db-filename", str(db_filename)] if db_filename else []
+    args += extra_args or []
     return _spawn(args, port, log_dir / f"reference-{port}.log")

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from temporalio.api.operatorservice.v1 import service_pb2_grpc as operator_grpc
 from temporalio.api.workflowservice.v1 import service_pb2_grpc as workflow_grpc
 
+from gnomon.server.dynamic_config import DynamicConfig
 from gnomon.server.frontend import WorkflowService
 from gnomon.server.frontend.operator import OperatorService
 from gnomon.server.history.service import HistoryService
@@ -38,6 +39,8 @@ class ServerConfig:
     db_filename: str = ":memory:"
     namespaces: list[str] = field(default_factory=lambda: ["default"])
     ui_port: int | None = None  # serve the web UI on this port (None: headless)
+    # The reference's dynamic config settings (--dynamic-config-value KEY=VALUE).
+    dynamic_config: DynamicConfig = field(default_factory=DynamicConfig)
 
 
 class GnomonServer:
@@ -49,7 +52,7 @@ class GnomonServer:
         self.namespaces = NamespaceRegistry(self.persistence)
         self.search_attributes = SearchAttributeRegistry(self.persistence)
         self.matching = MatchingService()
-        self.history = HistoryService(self.persistence, self.namespaces, self.matching)
+        self.history = HistoryService(self.persistence, self.namespaces, self.matching, config.dynamic_config)
         self.history.engine.visibility_record = lambda ms: visibility_record(
             ms, self.search_attributes.custom(ms.namespace_id)
         )
@@ -69,6 +72,8 @@ class GnomonServer:
 
     async def start(self) -> None:
         """Open the database, recover open runs, then listen."""
+        for key in self.config.dynamic_config.ignored:
+            logger.info("dynamic config %s is not used by Gnomon; ignored", key)
         await self.persistence.start()
         await self.namespaces.load()
         await self.search_attributes.load()

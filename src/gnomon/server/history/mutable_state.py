@@ -47,6 +47,11 @@ class WorkflowTaskInfo:
     sticky_timeout: float = 0.0
     # Speculative: scheduled only to deliver updates; vanishes if they are all rejected.
     speculative: bool = False
+    # What its started event told the worker: the history size then, and why (if at all)
+    # the server suggests continue-as-new. Kept so a transient attempt's event, written
+    # later, says what the worker saw.
+    history_size_bytes: int = 0
+    suggest_continue_as_new_reasons: list[int] = field(default_factory=list)
 
     @property
     def started(self) -> bool:

@@ -13,6 +13,7 @@ import logging
 
 from temporalio.api.common.v1 import WorkflowExecution, WorkflowType
 from temporalio.api.enums.v1 import (
+    SuggestContinueAsNewReason,
     TaskQueueKind,
     TimeoutType,
     WorkflowTaskFailedCause,
@@ -28,6 +29,7 @@ from temporalio.api.history.v1 import (
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import PollWorkflowTaskQueueResponse
 
+from gnomon.server.dynamic_config import HISTORY_COUNT_SUGGEST_CONTINUE_AS_NEW, HISTORY_SIZE_SUGGEST_CONTINUE_AS_NEW
 from gnomon.server.history.engine import HistoryEngine, RunContext, Transition
 from gnomon.server.history.mutable_state import MutableState, WorkflowTaskInfo
 from gnomon.server.history.tokens import TaskToken
@@ -99,15 +101,7 @@ def transient_events(ms: MutableState) -> list[HistoryEvent]:
     scheduled.event_id = wft.scheduled_event_id
     events = [scheduled]
     if wft.started:
-        started = ms.new_event(
-            WorkflowTaskStartedEventAttributes(
-                scheduled_event_id=wft.scheduled_event_id,
-                identity=wft.identity,
-                request_id=wft.request_id,
-                history_size_bytes=ms.history_size_bytes,
-            ),
-            now=wft.started_time,
-        )
+        started = ms.new_event(_started_attributes(wft), now=wft.started_time)
         started.event_id = wft.started_event_id
         events.append(started)
     return events
@@ -301,19 +295,40 @@ def mark_started(engine: HistoryEngine, ms: MutableState, wft: WorkflowTaskInfo,
     wft.started_time = now
     wft.identity = identity
     wft.request_id = new_id()
+    wft.history_size_bytes = ms.history_size_bytes
+    wft.suggest_continue_as_new_reasons = continue_as_new_reasons(engine, ms)
     if wft.transient:
         wft.started_event_id = wft.scheduled_event_id + 1
         return
-    event = ms.add_event(
-        WorkflowTaskStartedEventAttributes(
-            scheduled_event_id=wft.scheduled_event_id,
-            identity=identity,
-            request_id=wft.request_id,
-            history_size_bytes=ms.history_size_bytes,
-        ),
-        now=now,
-    )
+    event = ms.add_event(_started_attributes(wft), now=now)
     wft.started_event_id = event.event_id
+
+
+def continue_as_new_reasons(engine: HistoryEngine, ms: MutableState) -> list[int]:
+    """Why a workflow task starting now should suggest continue-as-new (empty: it should not).
+
+    As on the reference, the count is the next event id (the started event's own id, or the
+    scheduled event's of a transient attempt) and the limits are dynamic config.
+    """
+    reasons: list[int] = []
+    if ms.history_size_bytes >= engine.config.get(HISTORY_SIZE_SUGGEST_CONTINUE_AS_NEW):
+        reasons.append(SuggestContinueAsNewReason.SUGGEST_CONTINUE_AS_NEW_REASON_HISTORY_SIZE_TOO_LARGE)
+    if ms.next_event_id >= engine.config.get(HISTORY_COUNT_SUGGEST_CONTINUE_AS_NEW):
+        reasons.append(SuggestContinueAsNewReason.SUGGEST_CONTINUE_AS_NEW_REASON_TOO_MANY_HISTORY_EVENTS)
+    return reasons
+
+
+def _started_attributes(wft: WorkflowTaskInfo) -> WorkflowTaskStartedEventAttributes:
+    return WorkflowTaskStartedEventAttributes(
+        scheduled_event_id=wft.scheduled_event_id,
+        identity=wft.identity,
+        request_id=wft.request_id,
+        history_size_bytes=wft.history_size_bytes,
+        suggest_continue_as_new=bool(wft.suggest_continue_as_new_reasons),
+        suggest_continue_as_new_reasons=[
+            SuggestContinueAsNewReason.ValueType(r) for r in wft.suggest_continue_as_new_reasons
+        ],
+    )
 
 
 async def build_poll_response(
