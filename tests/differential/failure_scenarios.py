@@ -689,6 +689,4 @@ FAILURE_SCENARIOS: Sequence[Scenario] = (
 
 
 #: Scenario name -> how Gnomon's histories differ today (xfail on Gnomon only, strict).
-GNOMON_KNOWN_DIFFERENCES: dict[str, str] = {
-    "timer_raw_durations": "WorkflowTaskCompleted of a worker that sends no sdk_metadata records an empty one",
-}
+GNOMON_KNOWN_DIFFERENCES: dict[str, str] = {}

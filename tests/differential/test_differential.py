@@ -18,6 +18,7 @@ from tests.differential.metadata_scenarios import METADATA_SCENARIOS
 from tests.differential.scenarios import SCENARIOS, Scenario
 from tests.differential.timer_scenarios import TIMER_SCENARIOS
 from tests.differential.update_scenarios import UPDATE_SCENARIOS
+from tests.differential.versioning_scenarios import VERSIONING_SCENARIOS
 from tests.support.servers import ServerProcess
 from tests.support.targets import gnomon_xfail
 
@@ -32,7 +33,14 @@ def scenario_params() -> list[Any]:
             if scenario.name in GNOMON_KNOWN_DIFFERENCES
             else [],
         )
-        for scenario in [*SCENARIOS, *FAILURE_SCENARIOS, *UPDATE_SCENARIOS, *TIMER_SCENARIOS, *METADATA_SCENARIOS]
+        for scenario in [
+            *SCENARIOS,
+            *FAILURE_SCENARIOS,
+            *UPDATE_SCENARIOS,
+            *TIMER_SCENARIOS,
+            *METADATA_SCENARIOS,
+            *VERSIONING_SCENARIOS,
+        ]
     ]
 
 

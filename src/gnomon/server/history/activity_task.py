@@ -11,7 +11,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from google.protobuf.message import Message
-from temporalio.api.common.v1 import ActivityType, Payloads, WorkflowExecution, WorkflowType
+from temporalio.api.common.v1 import ActivityType, Payloads, WorkerVersionStamp, WorkflowExecution, WorkflowType
 from temporalio.api.enums.v1 import RetryState, TimeoutType
 from temporalio.api.failure.v1 import Failure, TimeoutFailureInfo
 from temporalio.api.history.v1 import (
@@ -184,8 +184,14 @@ def _finish(
     ms: MutableState,
     info: ActivityInfo,
     close_attrs: Message,
+    worker_version: WorkerVersionStamp | None = None,
 ) -> None:
-    """Write the started event (if it ran) and the outcome; the workflow gets a new task."""
+    """Write the started event (if it ran) and the outcome; the workflow gets a new task.
+
+    ``worker_version`` is the build of the worker that reported the outcome: like the
+    reference, the started event (written only now) carries it when the worker completed
+    or failed the activity, not when it was canceled or timed out.
+    """
     started_event_id = 0
     if info.started:
         started = ms.add_or_buffer_event(
@@ -200,6 +206,8 @@ def _finish(
         )
         if info.last_failure is None:
             started.activity_task_started_event_attributes.ClearField("last_failure")
+        if worker_version is not None:
+            started.activity_task_started_event_attributes.worker_version.CopyFrom(worker_version)
         started_event_id = started.event_id
     close_attrs.started_event_id = started_event_id  # type: ignore[attr-defined]
     ms.add_or_buffer_event(close_attrs)
@@ -301,7 +309,13 @@ def _mark_started_by_id(engine: HistoryEngine, info: ActivityInfo, identity: str
 
 
 async def complete(
-    engine: HistoryEngine, token: TaskToken, result: Payloads | None, identity: str, *, by_id: bool = False
+    engine: HistoryEngine,
+    token: TaskToken,
+    result: Payloads | None,
+    identity: str,
+    *,
+    by_id: bool = False,
+    worker_version: WorkerVersionStamp | None = None,
 ) -> None:
     ctx = await _started_activity(engine, token)
     async with engine.transition(ctx) as tx:
@@ -310,7 +324,7 @@ async def complete(
         attrs = ActivityTaskCompletedEventAttributes(scheduled_event_id=info.scheduled_event_id, identity=identity)
         if result is not None:
             attrs.result.CopyFrom(result)
-        _finish(engine, tx.ms, info, attrs)
+        _finish(engine, tx.ms, info, attrs, worker_version)
 
 
 async def fail(
@@ -321,6 +335,7 @@ async def fail(
     last_heartbeat_details: Payloads | None,
     *,
     by_id: bool = False,
+    worker_version: WorkerVersionStamp | None = None,
 ) -> None:
     ctx = await _started_activity(engine, token)
     async with engine.transition(ctx) as tx:
@@ -342,6 +357,7 @@ async def fail(
                 identity=identity,
                 retry_state=state,  # type: ignore[arg-type]
             ),
+            worker_version,
         )
 
 

@@ -16,6 +16,7 @@ from temporalio.api.workflowservice.v1 import (
 )
 
 from gnomon.server.errors import InvalidArgumentError, NotFoundError
+from gnomon.server.history import versioning
 from gnomon.server.history.commands import (
     CLOSE_COMMANDS,
     CommandContext,
@@ -86,7 +87,7 @@ async def complete_workflow_task(
     for settle in processor.after_commit:
         settle()
     if return_new_task:
-        started = await _start_returned_task(engine, ctx, request.identity)
+        started = await _start_returned_task(engine, ctx, request)
         if started is not None:
             response.workflow_task.CopyFrom(started)
     return response
@@ -125,20 +126,18 @@ def _apply_completion(
         )
         fail_workflow_task_in_place(engine, tx, error.cause, server_failure(error.message), request.identity)
         return error.message
+    if wft.transient:
+        # Its started event is written only now: the reference stamps it with the completing worker's build.
+        wft.worker_version = versioning.completion_stamp(request)
     write_transient_events(ms)
-    completed = ms.add_event(
-        WorkflowTaskCompletedEventAttributes(
-            scheduled_event_id=wft.scheduled_event_id,
-            started_event_id=wft.started_event_id,
-            identity=request.identity,
-            sdk_metadata=request.sdk_metadata,
-            metering_metadata=request.metering_metadata,
-            versioning_behavior=request.versioning_behavior,
-        )
+    attrs = WorkflowTaskCompletedEventAttributes(
+        scheduled_event_id=wft.scheduled_event_id, started_event_id=wft.started_event_id, identity=request.identity
     )
-    copy_fields(completed.workflow_task_completed_event_attributes, request, "deployment")
-    if request.HasField("worker_version_stamp"):
-        completed.workflow_task_completed_event_attributes.worker_version.CopyFrom(request.worker_version_stamp)
+    copy_fields(attrs, request, "sdk_metadata", "metering_metadata")
+    versioning.record_completion(attrs, request)
+    completed = ms.add_event(attrs)
+    ms.most_recent_worker_version_stamp = attrs.worker_version if attrs.HasField("worker_version") else None
+    ms.worker_deployment_name = attrs.worker_deployment_name
     ms.workflow_task = None
     ms.last_completed_started_event_id = wft.started_event_id
     _record_reset_point(engine, ms, request, completed.event_id)
@@ -179,7 +178,7 @@ def _discard_speculative_task(
 
 
 async def _start_returned_task(
-    engine: HistoryEngine, ctx: RunContext, identity: str
+    engine: HistoryEngine, ctx: RunContext, request: RespondWorkflowTaskCompletedRequest
 ) -> PollWorkflowTaskQueueResponse | None:
     """Hand the newly scheduled task straight back to the completing worker."""
     wft = ctx.ms.workflow_task
@@ -188,7 +187,8 @@ async def _start_returned_task(
     ms = ctx.ms
     task = TaskRef(ms.namespace_id, ms.workflow_id, ms.run_id, wft.scheduled_event_id, wft.attempt)
     kind = TaskQueueKind.TASK_QUEUE_KIND_STICKY if wft.sticky else TaskQueueKind.TASK_QUEUE_KIND_NORMAL
-    return await record_started(engine, task, identity, TaskQueue(name=wft.task_queue, kind=kind))
+    queue = TaskQueue(name=wft.task_queue, kind=kind)
+    return await record_started(engine, task, request.identity, queue, versioning.completion_stamp(request))
 
 
 MAX_RESET_POINTS = 20

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from functools import cache
 
 from google.protobuf.message import Message
-from temporalio.api.common.v1 import Memo, Payloads, SearchAttributes
+from temporalio.api.common.v1 import Memo, Payloads, SearchAttributes, WorkerVersionStamp
 from temporalio.api.enums.v1 import EventType, WorkflowExecutionStatus
 from temporalio.api.failure.v1 import Failure
 from temporalio.api.history.v1 import HistoryEvent, WorkflowExecutionStartedEventAttributes
@@ -52,6 +52,8 @@ class WorkflowTaskInfo:
     # later, says what the worker saw.
     history_size_bytes: int = 0
     suggest_continue_as_new_reasons: list[int] = field(default_factory=list)
+    # The build of the worker that took it (see versioning.py).
+    worker_version: WorkerVersionStamp | None = None
 
     @property
     def started(self) -> bool:
@@ -199,6 +201,9 @@ class MutableState:
     build_ids: list[str] = field(default_factory=list)
     # The start's summary and details (on the started event; DescribeWorkflowExecution shows them).
     user_metadata: UserMetadata | None = None
+    # The build and deployment of the worker that completed the last workflow task (describe shows them).
+    most_recent_worker_version_stamp: WorkerVersionStamp | None = None
+    worker_deployment_name: str = ""
     # Events appended since the last commit; never serialized.
     pending_events: list[HistoryEvent] = field(default_factory=list, metadata={"transient": True})
     # Whether this transition changed what list queries show (start, close, upserts).

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 
-from temporalio.api.common.v1 import WorkflowExecution, WorkflowType
+from temporalio.api.common.v1 import WorkerVersionStamp, WorkflowExecution, WorkflowType
 from temporalio.api.enums.v1 import (
     SuggestContinueAsNewReason,
     TaskQueueKind,
@@ -263,9 +263,13 @@ async def on_workflow_backoff(engine: HistoryEngine, deadline: Deadline) -> None
 
 
 async def record_started(
-    engine: HistoryEngine, task: TaskRef, identity: str, polled_queue: TaskQueue
+    engine: HistoryEngine,
+    task: TaskRef,
+    identity: str,
+    polled_queue: TaskQueue,
+    worker_version: WorkerVersionStamp | None = None,
 ) -> PollWorkflowTaskQueueResponse | None:
-    """Mark the task started for this poller; None if the task is stale."""
+    """Mark the task started for this poller (of build ``worker_version``); None if the task is stale."""
     ctx = await engine.context_or_none(task.namespace_id, task.run_id)
     if ctx is None:
         return None
@@ -280,7 +284,7 @@ async def record_started(
             or wft.attempt != task.attempt
         ):
             return None
-        mark_started(engine, ms, wft, identity)
+        mark_started(engine, ms, wft, identity, worker_version)
         tx.dirty = True
         sticky_poll = polled_queue.kind == TaskQueueKind.TASK_QUEUE_KIND_STICKY
         # Built under the lock: the started event is pending until the next commit.
@@ -289,11 +293,18 @@ async def record_started(
     return response
 
 
-def mark_started(engine: HistoryEngine, ms: MutableState, wft: WorkflowTaskInfo, identity: str) -> None:
+def mark_started(
+    engine: HistoryEngine,
+    ms: MutableState,
+    wft: WorkflowTaskInfo,
+    identity: str,
+    worker_version: WorkerVersionStamp | None = None,
+) -> None:
     """Record that a worker took the scheduled workflow task (its started event, unless transient)."""
     now = engine.now()
     wft.started_time = now
     wft.identity = identity
+    wft.worker_version = worker_version
     wft.request_id = new_id()
     wft.history_size_bytes = ms.history_size_bytes
     wft.suggest_continue_as_new_reasons = continue_as_new_reasons(engine, ms)
@@ -319,7 +330,7 @@ def continue_as_new_reasons(engine: HistoryEngine, ms: MutableState) -> list[int
 
 
 def _started_attributes(wft: WorkflowTaskInfo) -> WorkflowTaskStartedEventAttributes:
-    return WorkflowTaskStartedEventAttributes(
+    attrs = WorkflowTaskStartedEventAttributes(
         scheduled_event_id=wft.scheduled_event_id,
         identity=wft.identity,
         request_id=wft.request_id,
@@ -329,6 +340,9 @@ def _started_attributes(wft: WorkflowTaskInfo) -> WorkflowTaskStartedEventAttrib
             SuggestContinueAsNewReason.ValueType(r) for r in wft.suggest_continue_as_new_reasons
         ],
     )
+    if wft.worker_version is not None:
+        attrs.worker_version.CopyFrom(wft.worker_version)
+    return attrs
 
 
 async def build_poll_response(
