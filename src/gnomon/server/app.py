@@ -7,17 +7,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from temporalio.api.operatorservice.v1 import service_pb2_grpc as operator_grpc
-from temporalio.api.workflowservice.v1 import service_pb2_grpc as workflow_grpc
-
 from gnomon.server.dynamic_config import DynamicConfig
-from gnomon.server.frontend import WorkflowService
-from gnomon.server.frontend.operator import OperatorService
+from gnomon.server.frontend import OPERATOR_SERVICE, WORKFLOW_SERVICE, OperatorService, WorkflowService
 from gnomon.server.history.service import HistoryService
 from gnomon.server.matching import MatchingService
 from gnomon.server.namespaces import NamespaceRegistry
 from gnomon.server.persistence import Persistence, SqlitePersistence
-from gnomon.server.transport import GrpcServer
+from gnomon.server.transport import GrpcServer, service_handler
 from gnomon.server.visibility import SearchAttributeRegistry
 from gnomon.server.visibility.records import visibility_record
 from gnomon.server.visibility.service import VisibilityService
@@ -82,8 +78,9 @@ class GnomonServer:
             await self.search_attributes.ensure_predefined(self.namespaces.id_of(name))
         await self.history.start()
         self._grpc = GrpcServer(max_message_bytes=MAX_MESSAGE_BYTES)
-        workflow_grpc.add_WorkflowServiceServicer_to_server(self.frontend, self._grpc)
-        operator_grpc.add_OperatorServiceServicer_to_server(self.operator, self._grpc)
+        self._grpc.add_generic_rpc_handlers(
+            [service_handler(WORKFLOW_SERVICE, self.frontend), service_handler(OPERATOR_SERVICE, self.operator)]
+        )
         self.port = await self._grpc.start(self.config.ip, self.config.port)
         logger.info("listening on %s", self.address)
         if self.config.ui_port is not None:
