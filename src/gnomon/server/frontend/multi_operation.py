@@ -9,7 +9,6 @@ the SDKs unpack.
 from __future__ import annotations
 
 from google.protobuf.any_pb2 import Any as AnyProto
-from google.protobuf.message import Message
 from temporalio.api.errordetails.v1 import MultiOperationExecutionFailure
 from temporalio.api.failure.v1 import MultiOperationExecutionAborted
 from temporalio.api.workflowservice.v1 import request_response_pb2 as api
@@ -20,7 +19,9 @@ from gnomon.server.frontend.status import code_of
 ABORTED = "Operation was aborted."
 
 
-def validate(request: api.ExecuteMultiOperationRequest) -> tuple[Message, Message]:
+def validate(
+    request: api.ExecuteMultiOperationRequest,
+) -> tuple[api.StartWorkflowExecutionRequest, api.UpdateWorkflowExecutionRequest]:
     """The start and update requests; INVALID_ARGUMENT unless it is a well-formed update-with-start."""
     operations = list(request.operations)
     if len(operations) != 2:

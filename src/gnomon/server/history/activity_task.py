@@ -110,7 +110,7 @@ def _timeout_handler(timeout_type: int, needs_started: bool | None) -> DeadlineH
     return handle
 
 
-_TIMEOUT_LABELS = {
+_TIMEOUT_LABELS: dict[int, str] = {
     TimeoutType.TIMEOUT_TYPE_START_TO_CLOSE: "StartToClose",
     TimeoutType.TIMEOUT_TYPE_SCHEDULE_TO_START: "ScheduleToStart",
     TimeoutType.TIMEOUT_TYPE_SCHEDULE_TO_CLOSE: "ScheduleToClose",
@@ -123,7 +123,7 @@ def _timeout_failure(message: str, timeout_type: int) -> Failure:
     return Failure(
         message=message,
         source="Server",
-        timeout_failure_info=TimeoutFailureInfo(timeout_type=timeout_type),  # type: ignore[arg-type]
+        timeout_failure_info=TimeoutFailureInfo(timeout_type=TimeoutType.ValueType(timeout_type)),
     )
 
 
@@ -137,7 +137,7 @@ def _time_out(engine: HistoryEngine, tx: Transition, info: ActivityInfo, timeout
     """
     failure = _timeout_failure(f"activity {_TIMEOUT_LABELS[timeout_type]} timeout", timeout_type)
     previous = info.last_failure
-    state = RetryState.RETRY_STATE_TIMEOUT
+    state: int = RetryState.RETRY_STATE_TIMEOUT
     if timeout_type in (TimeoutType.TIMEOUT_TYPE_START_TO_CLOSE, TimeoutType.TIMEOUT_TYPE_HEARTBEAT):
         state = _retry(engine, tx.ms, info, failure)
         if state == RetryState.RETRY_STATE_IN_PROGRESS:
@@ -153,8 +153,8 @@ def _time_out(engine: HistoryEngine, tx: Transition, info: ActivityInfo, timeout
         tx.ms,
         info,
         ActivityTaskTimedOutEventAttributes(
-            failure=failure, scheduled_event_id=info.scheduled_event_id, retry_state=state
-        ),  # type: ignore[arg-type]
+            failure=failure, scheduled_event_id=info.scheduled_event_id, retry_state=RetryState.ValueType(state)
+        ),
     )
 
 
@@ -355,7 +355,7 @@ async def fail(
                 failure=failure,
                 scheduled_event_id=info.scheduled_event_id,
                 identity=identity,
-                retry_state=state,  # type: ignore[arg-type]
+                retry_state=RetryState.ValueType(state),
             ),
             worker_version,
         )

@@ -357,12 +357,12 @@ def _snake(name: str) -> str:
 
 
 @cache
-def _event_type_for_class(cls_name: str) -> int:
+def _event_type_for_class(cls_name: str) -> EventType.ValueType:
     base = cls_name.removesuffix("EventAttributes")
-    return int(EventType.Value("EVENT_TYPE_" + _snake(base).upper()))
+    return EventType.Value("EVENT_TYPE_" + _snake(base).upper())
 
 
-def event_type_of(attributes: Message) -> int:
+def event_type_of(attributes: Message) -> EventType.ValueType:
     """The EventType whose attributes message ``attributes`` is."""
     return _event_type_for_class(type(attributes).__name__)
 
@@ -380,4 +380,4 @@ def _attributes_field_for_class(cls_name: str) -> str:
 @cache
 def attributes_field_of_type(event_type: int) -> str:
     """The HistoryEvent oneof field for an event type."""
-    return EventType.Name(event_type).removeprefix("EVENT_TYPE_").lower() + "_event_attributes"
+    return EventType.Name(EventType.ValueType(event_type)).removeprefix("EVENT_TYPE_").lower() + "_event_attributes"

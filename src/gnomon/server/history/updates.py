@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -110,7 +111,7 @@ class MessageProcessor:
             )
             ms.updates[update_id] = UpdateRecord(accepted_event_id=event.event_id)
             if pending is not None:
-                self.after_commit.append(lambda p=pending: _settle(p.accepted, None))
+                self.after_commit.append(functools.partial(_settle, pending.accepted, None))
         elif message.body.Is(Response.DESCRIPTOR):
             response = Response()
             message.body.Unpack(response)
@@ -123,13 +124,13 @@ class MessageProcessor:
             )
             ms.updates[update_id] = UpdateRecord(accepted_event_id=accepted_id, completed_event_id=event.event_id)
             if pending is not None:
-                self.after_commit.append(lambda p=pending, o=response.outcome: _complete(self.ctx, p, o))
+                self.after_commit.append(functools.partial(_complete, self.ctx, pending, response.outcome))
         elif message.body.Is(Rejection.DESCRIPTOR):
             rejection = Rejection()
             message.body.Unpack(rejection)
             if pending is not None:
                 outcome = Outcome(failure=rejection.failure)
-                self.after_commit.append(lambda p=pending, o=outcome: _complete(self.ctx, p, o))
+                self.after_commit.append(functools.partial(_complete, self.ctx, pending, outcome))
 
     def apply_remaining(self, ms: MutableState) -> None:
         """Messages no command placed (rejections, mostly) come after all commands, in order."""

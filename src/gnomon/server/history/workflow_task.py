@@ -31,7 +31,7 @@ from temporalio.api.workflowservice.v1 import PollWorkflowTaskQueueResponse
 
 from gnomon.server.dynamic_config import HISTORY_COUNT_SUGGEST_CONTINUE_AS_NEW, HISTORY_SIZE_SUGGEST_CONTINUE_AS_NEW
 from gnomon.server.history.engine import HistoryEngine, RunContext, Transition
-from gnomon.server.history.mutable_state import MutableState, WorkflowTaskInfo
+from gnomon.server.history.mutable_state import MutableState, WorkflowTaskInfo, attributes_field_of_type
 from gnomon.server.history.tokens import TaskToken
 from gnomon.server.history.update_registry import messages_for_task
 from gnomon.server.ids import new_id
@@ -113,7 +113,8 @@ def write_transient_events(ms: MutableState) -> None:
     if wft is None or not wft.transient:
         return
     for event in transient_events(ms):
-        ms.add_event(getattr(event, event.WhichOneof("attributes")), now=event.event_time.ToNanoseconds() / 1e9)
+        attributes = getattr(event, attributes_field_of_type(event.event_type))
+        ms.add_event(attributes, now=event.event_time.ToNanoseconds() / 1e9)
     wft.speculative = False
 
 
