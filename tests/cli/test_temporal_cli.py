@@ -672,3 +672,12 @@ async def test_task_queue_describe_legacy_mode(cli: TemporalCli, worker_queue: s
     described = result.json()
     assert described["taskQueues"][0]["partition"] == 0
     assert f"cli-test-worker@{worker_queue}" in [p["identity"] for p in described["pollers"]]
+
+
+async def test_an_unimplemented_rpc_is_reported_by_name(cli: TemporalCli) -> None:
+    """``operator nexus endpoint list`` calls OperatorService.ListNexusEndpoints, which Gnomon lacks."""
+    if not ON_GNOMON:
+        await cli.run("operator", "nexus", "endpoint", "list")
+        return
+    result = await cli.fails("operator", "nexus", "endpoint", "list")
+    assert "ListNexusEndpoints is not implemented by Gnomon yet." in result.output, result.describe()

@@ -689,6 +689,4 @@ FAILURE_SCENARIOS: Sequence[Scenario] = (
 
 
 #: Scenario name -> how Gnomon's histories differ today (xfail on Gnomon only, strict).
-GNOMON_KNOWN_DIFFERENCES: dict[str, str] = {
-    "updates_under_lock_before_worker": "commands' event_group_markers are not recorded on their events yet",
-}
+GNOMON_KNOWN_DIFFERENCES: dict[str, str] = {}

@@ -25,7 +25,9 @@ Normalisations, in the order they are applied:
 10. Payloads are decoded for readability only (lossless: metadata and data to text).
 
 Kept on purpose although they look variable: ``identity`` (client and worker run in one
-test process, so they share one identity and a server must record it as sent),
+test process, so they share one identity and a server must record it as sent), build ids
+in ``worker_version`` and deployment fields (the SDK derives its default build id from the
+loaded code, the same for both servers in one test process; the SDK reads them back),
 ``sdk_metadata`` (the same SDK talks to both servers), failure ``stack_trace`` (same code,
 same lines), event ``version`` and ``worker_may_ignore`` (constant on a local namespace).
 """
@@ -53,13 +55,6 @@ DROPPED_EVENT_FIELDS: dict[str, str] = {
 DROPPED_FIELDS: dict[str, str] = {
     "request_id": "random uuid generated per request by the client or the server",
     "history_size_bytes": "depends on the byte size of generated ids and on the server's storage encoding",
-    "worker_version": "worker build id stamp; not server behaviour",
-    "build_id_redirect_counter": "worker-versioning bookkeeping, not in scope",
-    "deployment": "worker-deployment (versioning) info, not in scope",
-    "deployment_version": "worker-deployment (versioning) info, not in scope",
-    "worker_deployment_version": "worker-deployment (versioning) info, not in scope",
-    "worker_deployment_name": "worker-deployment (versioning) info, not in scope",
-    "versioning_behavior": "worker-deployment (versioning) info, not in scope",
 }
 
 EMPTY_DROPPED_FIELDS: dict[str, str] = {

@@ -35,6 +35,8 @@ REQUIRED_CAPABILITIES = [
     "upsert_memo",
     "eager_workflow_start",
     "sdk_metadata",
+    # SDKs then send their build id as a version stamp, which the server records on events.
+    "build_id_based_versioning",
 ]
 #: True on the reference, but the features behind them (schedules; counts grouped by
 #: status) are not built in Gnomon yet, so Gnomon must not claim them.

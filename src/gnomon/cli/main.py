@@ -17,6 +17,7 @@ from typing import Any
 from gnomon import __version__
 from gnomon.cli.logs import configure
 from gnomon.server.app import GnomonServer, ServerConfig, default_db_path
+from gnomon.server.dynamic_config import DynamicConfig, DynamicConfigError
 
 # Objects allocated between young-generation collections (Python's default is 700).
 GC_YOUNG_THRESHOLD = 10_000
@@ -40,6 +41,13 @@ def build_parser() -> argparse.ArgumentParser:
     start.add_argument("--headless", action="store_true", help="do not serve the web UI")
     start.add_argument("--log-level", default="info", choices=["debug", "info", "warn", "warning", "error"])
     start.add_argument("--log-format", default="text", choices=["text", "json"])
+    start.add_argument(
+        "--dynamic-config-value",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a dynamic config setting of the reference server, VALUE in JSON (repeatable)",
+    )
     return parser
 
 
@@ -91,12 +99,24 @@ def run_event_loop(main: Coroutine[Any, Any, None]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        dynamic_config = DynamicConfig.parse(args.dynamic_config_value)
+    except DynamicConfigError as error:
+        parser.error(str(error))
     configure(args.log_level, args.log_format)
     db = ":memory:" if args.in_memory else args.db_filename or str(default_db_path())
     namespaces = ["default", *[n for n in args.namespace if n != "default"]]
     ui_port = None if args.headless else args.ui_port
-    config = ServerConfig(ip=args.ip, port=args.port, db_filename=db, namespaces=namespaces, ui_port=ui_port)
+    config = ServerConfig(
+        ip=args.ip,
+        port=args.port,
+        db_filename=db,
+        namespaces=namespaces,
+        ui_port=ui_port,
+        dynamic_config=dynamic_config,
+    )
     try:
         run_event_loop(serve(config))
     except OSError as error:

@@ -7,16 +7,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from temporalio.api.operatorservice.v1 import service_pb2_grpc as operator_grpc
-from temporalio.api.workflowservice.v1 import service_pb2_grpc as workflow_grpc
-
-from gnomon.server.frontend import WorkflowService
-from gnomon.server.frontend.operator import OperatorService
+from gnomon.server.dynamic_config import DynamicConfig
+from gnomon.server.frontend import OPERATOR_SERVICE, WORKFLOW_SERVICE, OperatorService, WorkflowService
 from gnomon.server.history.service import HistoryService
 from gnomon.server.matching import MatchingService
 from gnomon.server.namespaces import NamespaceRegistry
 from gnomon.server.persistence import Persistence, SqlitePersistence
-from gnomon.server.transport import GrpcServer
+from gnomon.server.transport import GrpcServer, service_handler
 from gnomon.server.visibility import SearchAttributeRegistry
 from gnomon.server.visibility.records import visibility_record
 from gnomon.server.visibility.service import VisibilityService
@@ -38,6 +35,8 @@ class ServerConfig:
     db_filename: str = ":memory:"
     namespaces: list[str] = field(default_factory=lambda: ["default"])
     ui_port: int | None = None  # serve the web UI on this port (None: headless)
+    # The reference's dynamic config settings (--dynamic-config-value KEY=VALUE).
+    dynamic_config: DynamicConfig = field(default_factory=DynamicConfig)
 
 
 class GnomonServer:
@@ -49,7 +48,7 @@ class GnomonServer:
         self.namespaces = NamespaceRegistry(self.persistence)
         self.search_attributes = SearchAttributeRegistry(self.persistence)
         self.matching = MatchingService()
-        self.history = HistoryService(self.persistence, self.namespaces, self.matching)
+        self.history = HistoryService(self.persistence, self.namespaces, self.matching, config.dynamic_config)
         self.history.engine.visibility_record = lambda ms: visibility_record(
             ms, self.search_attributes.custom(ms.namespace_id)
         )
@@ -69,6 +68,8 @@ class GnomonServer:
 
     async def start(self) -> None:
         """Open the database, recover open runs, then listen."""
+        for key in self.config.dynamic_config.ignored:
+            logger.info("dynamic config %s is not used by Gnomon; ignored", key)
         await self.persistence.start()
         await self.namespaces.load()
         await self.search_attributes.load()
@@ -77,8 +78,9 @@ class GnomonServer:
             await self.search_attributes.ensure_predefined(self.namespaces.id_of(name))
         await self.history.start()
         self._grpc = GrpcServer(max_message_bytes=MAX_MESSAGE_BYTES)
-        workflow_grpc.add_WorkflowServiceServicer_to_server(self.frontend, self._grpc)
-        operator_grpc.add_OperatorServiceServicer_to_server(self.operator, self._grpc)
+        self._grpc.add_generic_rpc_handlers(
+            [service_handler(WORKFLOW_SERVICE, self.frontend), service_handler(OPERATOR_SERVICE, self.operator)]
+        )
         self.port = await self._grpc.start(self.config.ip, self.config.port)
         logger.info("listening on %s", self.address)
         if self.config.ui_port is not None:

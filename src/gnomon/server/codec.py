@@ -73,7 +73,7 @@ def _decode(tp: Any, raw: Any) -> Any:
         return message
     if tp is bytes:
         return base64.b64decode(raw)
-    if dataclasses.is_dataclass(tp):
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         hints = _hints(tp)
         kwargs = {f.name: _decode(hints[f.name], raw[f.name]) for f in _fields(tp) if f.name in raw}
         return tp(**kwargs)

@@ -7,6 +7,8 @@ from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 
 NANOS_PER_SECOND = 1_000_000_000
+#: The reference caps the durations it accepts at 100 years (ElasticSearch dates end in 2262).
+MAX_DURATION_SECONDS = 100 * 365 * 24 * 3600
 
 
 def seconds(duration: Duration) -> float:
@@ -23,6 +25,20 @@ def duration(value: float) -> Duration:
         return d
     # Set directly: FromNanoseconds is Python code, and this runs several times per event.
     return Duration(seconds=nanos // NANOS_PER_SECOND, nanos=nanos % NANOS_PER_SECOND)
+
+
+def duration_problem(value: Duration) -> str | None:
+    """Why the reference refuses ``value`` as a duration (its own wording), or None if it is valid."""
+    if (value.seconds > 0 and value.nanos < 0) or (value.seconds < 0 and value.nanos > 0):
+        return "duration has seconds and nanos with different signs"
+    if value.seconds < 0 or value.nanos < 0:
+        return "negative duration"
+    return None
+
+
+def capped(value: Duration) -> Duration:
+    """``value``, or :data:`MAX_DURATION_SECONDS` if it is longer (as the reference records it)."""
+    return Duration(seconds=MAX_DURATION_SECONDS) if value.seconds >= MAX_DURATION_SECONDS else value
 
 
 def timestamp(epoch: float) -> Timestamp:

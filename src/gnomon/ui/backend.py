@@ -48,12 +48,6 @@ class CallContext:
     async def abort(self, code: Any, details: str = "", trailing_metadata: Any = ()) -> None:
         raise ServiceError(details)
 
-    def set_code(self, code: Any) -> None:  # used by unimplemented base-class methods
-        pass
-
-    def set_details(self, details: str) -> None:
-        pass
-
 
 class Backend:
     """Typed, in-process access to the frontend's RPC handlers."""

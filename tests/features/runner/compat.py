@@ -17,12 +17,13 @@ doc is not what this module generates.
 from __future__ import annotations
 
 import re
+import tomllib
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-from temporalio.api.operatorservice.v1 import service_pb2_grpc as operator_grpc
-from temporalio.api.workflowservice.v1 import service_pb2_grpc as workflow_grpc
+from temporalio.api.operatorservice.v1 import service_pb2 as operator_service
+from temporalio.api.workflowservice.v1 import service_pb2 as workflow_service
 
 from gnomon.server.frontend import WorkflowService
 from gnomon.server.frontend.operator import OperatorService
@@ -31,7 +32,7 @@ from tests.features.runner.catalog import LANGUAGES
 
 ROOT = Path(__file__).resolve().parents[3]
 DOC_PATH = ROOT / "docs" / "compatibility.md"
-STUB_QUALNAME = "_unimplemented.<locals>."
+DIFFERENCES_PATH = Path(__file__).resolve().parent.parent / "differences.toml"
 
 #: API areas, in the doc's order.
 AREAS = [
@@ -76,8 +77,8 @@ FEATURE_AREAS = {
 }
 
 SERVICES = (
-    ("WorkflowService", workflow_grpc.WorkflowServiceServicer, WorkflowService),
-    ("OperatorService", operator_grpc.OperatorServiceServicer, OperatorService),
+    (workflow_service.DESCRIPTOR.services_by_name["WorkflowService"], WorkflowService),
+    (operator_service.DESCRIPTOR.services_by_name["OperatorService"], OperatorService),
 )
 
 
@@ -96,16 +97,16 @@ def rpc_area(name: str) -> str:
 
 
 def rpcs() -> list[Rpc]:
-    """Every RPC of the services Gnomon serves, and whether Gnomon implements it."""
-    found = []
-    for service, base, servicer in SERVICES:
-        for name, member in vars(base).items():
-            if name.startswith("_") or not callable(member):
-                continue
-            method = getattr(servicer, name)
-            implemented = method is not member and not method.__qualname__.startswith(STUB_QUALNAME)
-            found.append(Rpc(service, name, implemented))
-    return found
+    """Every RPC of the services Gnomon serves, and whether Gnomon implements it.
+
+    The rule is the transport's (``gnomon.server.transport.services``): an RPC is served by the
+    implementation's method of its name; without one it answers UNIMPLEMENTED.
+    """
+    return [
+        Rpc(service.name, method.name, callable(getattr(implementation, method.name, None)))
+        for service, implementation in SERVICES
+        for method in service.methods
+    ]
 
 
 def _feature_area(key: str) -> str:
@@ -147,6 +148,7 @@ def generate(table: status.StatusTable) -> str:
     by_area: dict[str, list[tuple[str, str, status.Entry]]] = defaultdict(list)
     for (key, language), entry in sorted(table.entries.items()):
         by_area[_feature_area(key)].append((key, language, entry))
+    decided = decided_differences()
     rpc_by_area: dict[str, list[Rpc]] = defaultdict(list)
     for rpc in rpcs():
         rpc_by_area[rpc_area(rpc.name)].append(rpc)
@@ -161,9 +163,8 @@ def generate(table: status.StatusTable) -> str:
         "What Gnomon does per area of Temporal's API, measured with Temporal's cross-SDK feature suite",
         f"(temporalio/features at `{table.features_commit[:12]}`, Python and TypeScript SDKs), run against",
         "Gnomon and the reference dev server by `tests/features/` (see its README), and from the list of",
-        "gRPC methods Gnomon implements. A WorkflowService method Gnomon does not implement answers",
-        '`UNIMPLEMENTED` ("X is not implemented by Gnomon yet."); an OperatorService one answers `INTERNAL`',
-        '("internal error"), a known defect.',
+        "gRPC methods Gnomon implements. A method Gnomon does not implement answers `UNIMPLEMENTED`",
+        '("X is not implemented by Gnomon yet.").',
         "",
         *_summary(table),
         "",
@@ -171,7 +172,7 @@ def generate(table: status.StatusTable) -> str:
     for area in areas:
         cases = by_area.get(area, [])
         area_rpcs = rpc_by_area.get(area, [])
-        if not cases and not area_rpcs:
+        if not cases and not area_rpcs and not decided.get(area):
             continue
         out += [f"## {area}", ""]
         works = [(k, langs, e) for k, langs, e in _grouped(cases) if e.gnomon == "pass" and e.reference == "pass"]
@@ -181,16 +182,28 @@ def generate(table: status.StatusTable) -> str:
         if works:
             listed = ", ".join(f"`{k}` ({', '.join(ls)})" for k, ls, _ in works)
             out += [f"Works (passes on both servers): {listed}.", ""]
-        if differs:
+        if differs or decided.get(area):
             out.append("Behaves differently, or is not run:")
             out.append("")
             out += [_case_line(k, ls, e) for k, ls, e in differs]
+            out += [f"- {text}" for text in decided.get(area, [])]
             out.append("")
         if implemented:
             out += [f"Implemented: {_names(implemented)}.", ""]
         if missing:
             out += [f"Not implemented yet: {_names(missing)}.", ""]
     return "\n".join(out).rstrip() + "\n"
+
+
+def decided_differences() -> dict[str, list[str]]:
+    """The deliberate differences of ``differences.toml``, by area."""
+    data = tomllib.loads(DIFFERENCES_PATH.read_text())
+    by_area: dict[str, list[str]] = defaultdict(list)
+    for entry in data.get("difference", []):
+        if entry["area"] not in AREAS:
+            raise ValueError(f"{DIFFERENCES_PATH.name}: unknown area {entry['area']!r}")
+        by_area[entry["area"]].append(" ".join(entry["text"].split()))
+    return by_area
 
 
 def write_doc(table: status.StatusTable | None = None) -> None:

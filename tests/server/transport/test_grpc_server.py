@@ -52,13 +52,29 @@ class Handlers:
         await asyncio.sleep(0.3)
         return b"done"
 
+    def unimplemented(self, request: bytes, context: CallContext) -> bytes:
+        # What a generated servicer's default method does (synchronously, like it).
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details("Method not implemented!")
+        raise NotImplementedError("Method not implemented!")
+
+    async def coded(self, request: bytes, context: CallContext) -> bytes:
+        context.set_code(grpc.StatusCode.FAILED_PRECONDITION)
+        if request:
+            context.set_details(request.decode())
+        return b"ignored"
+
+    async def okay_then_crash(self, request: bytes, context: CallContext) -> bytes:
+        context.set_code(grpc.StatusCode.OK)
+        raise RuntimeError("boom")
+
 
 @pytest.fixture
 async def server() -> AsyncIterator[tuple[GrpcServer, Handlers, grpc.aio.Channel]]:
     handlers = Handlers()
-    names = ["echo", "grow", "fail", "crash", "hang", "slow"]
+    names = ["echo", "grow", "fail", "crash", "hang", "slow", "unimplemented", "coded", "okay_then_crash"]
     generic = grpc.method_handlers_generic_handler(
-        SERVICE, {n.capitalize(): grpc.unary_unary_rpc_method_handler(getattr(handlers, n)) for n in names}
+        SERVICE, {_method(n): grpc.unary_unary_rpc_method_handler(getattr(handlers, n)) for n in names}
     )
     grpc_server = GrpcServer(max_message_bytes=64 * MIB)
     grpc_server.add_generic_rpc_handlers((generic,))
@@ -68,6 +84,10 @@ async def server() -> AsyncIterator[tuple[GrpcServer, Handlers, grpc.aio.Channel
     yield grpc_server, handlers, channel
     await channel.close()
     await grpc_server.stop(grace=0)
+
+
+def _method(name: str) -> str:
+    return "".join(word.capitalize() for word in name.split("_"))
 
 
 def call(channel: grpc.aio.Channel, method: str) -> Any:
@@ -111,6 +131,30 @@ async def test_handler_exception_is_internal_and_the_connection_survives(server:
         await call(channel, "Crash")(b"")
     assert caught.value.code() == grpc.StatusCode.INTERNAL
     assert await call(channel, "Echo")(b"still here") == b"still here"
+
+
+async def test_a_generated_default_method_answers_the_status_it_set(server: Any) -> None:
+    _, _, channel = server
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await call(channel, "Unimplemented")(b"")
+    assert caught.value.code() == grpc.StatusCode.UNIMPLEMENTED
+    assert caught.value.details() == "Method not implemented!"
+
+
+@pytest.mark.parametrize(("details", "expected"), [(b"not now", "not now"), (b"", "")])
+async def test_a_status_set_before_returning_ends_the_call(server: Any, details: bytes, expected: str) -> None:
+    _, _, channel = server
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await call(channel, "Coded")(details)
+    assert caught.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert caught.value.details() == expected
+
+
+async def test_setting_ok_does_not_hide_a_crash(server: Any) -> None:
+    _, _, channel = server
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await call(channel, "OkayThenCrash")(b"")
+    assert caught.value.code() == grpc.StatusCode.INTERNAL
 
 
 async def test_client_deadline_cancels_the_handler_and_is_visible_to_it(server: Any) -> None:

@@ -34,6 +34,9 @@ class NamespaceRpcs(FrontendBase):
         caps.upsert_memo = True
         caps.eager_workflow_start = True
         caps.sdk_metadata = True
+        # Not versioning itself: it tells SDKs to send their build id as a version stamp
+        # (recorded on events, where they read it back) rather than as a binary checksum.
+        caps.build_id_based_versioning = True
         return response
 
     @rpc

@@ -1,11 +1,15 @@
-"""The OperatorService RPCs Gnomon supports: custom search attribute management."""
+"""The OperatorService RPCs Gnomon supports: custom search attributes, namespace deletion.
+
+Served like :class:`~gnomon.server.frontend.service.WorkflowService`: every other RPC of the
+service answers UNIMPLEMENTED.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from temporalio.api.operatorservice.v1 import request_response_pb2 as api
-from temporalio.api.operatorservice.v1 import service_pb2_grpc as grpc_api
+from temporalio.api.operatorservice.v1 import service_pb2
 
 from gnomon.server.frontend.status import rpc
 from gnomon.server.frontend.validation import require
@@ -14,8 +18,11 @@ from gnomon.server.namespaces import NamespaceRegistry
 from gnomon.server.visibility import SearchAttributeRegistry
 from gnomon.server.visibility.search_attributes import SYSTEM_ATTRIBUTES
 
+#: ``temporal.api.operatorservice.v1.OperatorService``: its RPCs, paths and message types.
+OPERATOR_SERVICE = service_pb2.DESCRIPTOR.services_by_name["OperatorService"]
 
-class OperatorService(grpc_api.OperatorServiceServicer):
+
+class OperatorService:
     """Temporal's ``temporal.api.operatorservice.v1.OperatorService`` (search attributes)."""
 
     def __init__(

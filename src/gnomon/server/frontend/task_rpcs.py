@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Awaitable
 from typing import Any, TypeVar
 
+from temporalio.api.common.v1 import WorkerVersionStamp
 from temporalio.api.enums.v1 import (
     DescribeTaskQueueMode,
     TaskQueueType,
@@ -21,7 +22,7 @@ from gnomon.server.frontend.base import (
 from gnomon.server.frontend.status import rpc
 from gnomon.server.frontend.validation import require
 from gnomon.server.frontend.validation import run_id as valid_run_id
-from gnomon.server.history import activity_task, completion, query, workflow_task
+from gnomon.server.history import activity_task, completion, query, versioning, workflow_task
 from gnomon.server.history.tokens import TaskToken, TokenKind
 from gnomon.server.matching import TaskRef, TaskType
 from gnomon.server.protoutil import timestamp
@@ -41,13 +42,14 @@ class TaskRpcs(FrontendBase):
         namespace_id = self._namespace_id(request.namespace)
         queue = request.task_queue
         require(queue.name, "TaskQueue")
+        stamp = versioning.poll_stamp(request.worker_version_capabilities, request.deployment_options)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + task_poll_timeout(context)
         while (remaining := deadline - loop.time()) > 0:
             task = await self.matching.poll(namespace_id, queue.name, TaskType.WORKFLOW, request.identity, remaining)
             if task is None:
                 break
-            starting = self._start_workflow_task(task, request.identity, queue)
+            starting = self._start_workflow_task(task, request.identity, queue, stamp)
             response = await self._started_or_requeued(namespace_id, queue.name, TaskType.WORKFLOW, task, starting)
             if response is not None:
                 return response
@@ -69,11 +71,11 @@ class TaskRpcs(FrontendBase):
             raise
 
     async def _start_workflow_task(
-        self, task: TaskRef, identity: str, queue: TaskQueue
+        self, task: TaskRef, identity: str, queue: TaskQueue, stamp: WorkerVersionStamp | None
     ) -> api.PollWorkflowTaskQueueResponse | None:
         if task.is_query:
             return await query.start_query_task(self.engine, self.history.queries, task, queue)
-        return await workflow_task.record_started(self.engine, task, identity, queue)
+        return await workflow_task.record_started(self.engine, task, identity, queue, stamp)
 
     @rpc
     async def RespondWorkflowTaskCompleted(
@@ -157,7 +159,13 @@ class TaskRpcs(FrontendBase):
         self, request: api.RespondActivityTaskCompletedRequest, context: Any
     ) -> api.RespondActivityTaskCompletedResponse:
         token = self._token(request.task_token, request.namespace, TokenKind.ACTIVITY)
-        await activity_task.complete(self.engine, token, self._optional(request, "result"), request.identity)
+        await activity_task.complete(
+            self.engine,
+            token,
+            self._optional(request, "result"),
+            request.identity,
+            worker_version=self._optional(request, "worker_version"),
+        )
         return api.RespondActivityTaskCompletedResponse()
 
     @rpc
@@ -176,7 +184,12 @@ class TaskRpcs(FrontendBase):
     ) -> api.RespondActivityTaskFailedResponse:
         token = self._token(request.task_token, request.namespace, TokenKind.ACTIVITY)
         await activity_task.fail(
-            self.engine, token, request.failure, request.identity, self._optional(request, "last_heartbeat_details")
+            self.engine,
+            token,
+            request.failure,
+            request.identity,
+            self._optional(request, "last_heartbeat_details"),
+            worker_version=self._optional(request, "worker_version"),
         )
         return api.RespondActivityTaskFailedResponse()
 

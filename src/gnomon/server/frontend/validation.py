@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from functools import cache
+from typing import Protocol
 
 from google.protobuf.duration_pb2 import Duration
-from google.protobuf.internal.enum_type_wrapper import EnumTypeWrapper
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from gnomon.server.errors import InvalidArgumentError
@@ -33,7 +34,15 @@ def run_id(value: str) -> str:
     return value
 
 
-def known_enum(enum: EnumTypeWrapper, value: int, what: str) -> int:
+class ProtoEnum(Protocol):
+    """A generated protobuf enum (its class, whose metaclass is the enum type wrapper)."""
+
+    def values(self) -> Sequence[int]: ...
+
+    def __hash__(self) -> int: ...
+
+
+def known_enum(enum: ProtoEnum, value: int, what: str) -> int:
     """``value`` if it is one of the enum's values; INVALID_ARGUMENT otherwise."""
     if value not in _values_of(enum):
         raise InvalidArgumentError(f"Invalid {what}: unknown value {value}.")
@@ -41,7 +50,7 @@ def known_enum(enum: EnumTypeWrapper, value: int, what: str) -> int:
 
 
 @cache
-def _values_of(enum: EnumTypeWrapper) -> frozenset[int]:
+def _values_of(enum: ProtoEnum) -> frozenset[int]:
     # enum.values() builds a new list on every call; requests check several enums each.
     return frozenset(enum.values())
 

@@ -86,6 +86,7 @@ class WorkflowRpcs(FrontendBase):
             reuse_policy=request.workflow_id_reuse_policy,
             conflict_policy=request.workflow_id_conflict_policy,
             start_delay=seconds(request.workflow_start_delay),
+            user_metadata=request.user_metadata if request.HasField("user_metadata") else None,
         )
 
     def _started_attributes(

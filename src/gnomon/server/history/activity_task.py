@@ -11,7 +11,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from google.protobuf.message import Message
-from temporalio.api.common.v1 import ActivityType, Payloads, WorkflowExecution, WorkflowType
+from temporalio.api.common.v1 import ActivityType, Payloads, WorkerVersionStamp, WorkflowExecution, WorkflowType
 from temporalio.api.enums.v1 import RetryState, TimeoutType
 from temporalio.api.failure.v1 import Failure, TimeoutFailureInfo
 from temporalio.api.history.v1 import (
@@ -127,7 +127,7 @@ def _first_due(info: ActivityInfo, timeout_type: int, when: float) -> int:
     return timeout_type
 
 
-_TIMEOUT_LABELS = {
+_TIMEOUT_LABELS: dict[int, str] = {
     TimeoutType.TIMEOUT_TYPE_START_TO_CLOSE: "StartToClose",
     TimeoutType.TIMEOUT_TYPE_SCHEDULE_TO_START: "ScheduleToStart",
     TimeoutType.TIMEOUT_TYPE_SCHEDULE_TO_CLOSE: "ScheduleToClose",
@@ -140,7 +140,7 @@ def _timeout_failure(message: str, timeout_type: int) -> Failure:
     return Failure(
         message=message,
         source="Server",
-        timeout_failure_info=TimeoutFailureInfo(timeout_type=timeout_type),  # type: ignore[arg-type]
+        timeout_failure_info=TimeoutFailureInfo(timeout_type=TimeoutType.ValueType(timeout_type)),
     )
 
 
@@ -154,7 +154,7 @@ def _time_out(engine: HistoryEngine, tx: Transition, info: ActivityInfo, timeout
     """
     failure = _timeout_failure(f"activity {_TIMEOUT_LABELS[timeout_type]} timeout", timeout_type)
     previous = info.last_failure
-    state = RetryState.RETRY_STATE_TIMEOUT
+    state: int = RetryState.RETRY_STATE_TIMEOUT
     if timeout_type in (TimeoutType.TIMEOUT_TYPE_START_TO_CLOSE, TimeoutType.TIMEOUT_TYPE_HEARTBEAT):
         state = _retry(engine, tx.ms, info, failure)
         if state == RetryState.RETRY_STATE_IN_PROGRESS:
@@ -170,8 +170,8 @@ def _time_out(engine: HistoryEngine, tx: Transition, info: ActivityInfo, timeout
         tx.ms,
         info,
         ActivityTaskTimedOutEventAttributes(
-            failure=failure, scheduled_event_id=info.scheduled_event_id, retry_state=state
-        ),  # type: ignore[arg-type]
+            failure=failure, scheduled_event_id=info.scheduled_event_id, retry_state=RetryState.ValueType(state)
+        ),
     )
 
 
@@ -201,8 +201,14 @@ def _finish(
     ms: MutableState,
     info: ActivityInfo,
     close_attrs: Message,
+    worker_version: WorkerVersionStamp | None = None,
 ) -> None:
-    """Write the started event (if it ran) and the outcome; the workflow gets a new task."""
+    """Write the started event (if it ran) and the outcome; the workflow gets a new task.
+
+    ``worker_version`` is the build of the worker that reported the outcome: like the
+    reference, the started event (written only now) carries it when the worker completed
+    or failed the activity, not when it was canceled or timed out.
+    """
     started_event_id = 0
     if info.started:
         started = ms.add_or_buffer_event(
@@ -217,6 +223,8 @@ def _finish(
         )
         if info.last_failure is None:
             started.activity_task_started_event_attributes.ClearField("last_failure")
+        if worker_version is not None:
+            started.activity_task_started_event_attributes.worker_version.CopyFrom(worker_version)
         started_event_id = started.event_id
     close_attrs.started_event_id = started_event_id  # type: ignore[attr-defined]
     ms.add_or_buffer_event(close_attrs)
@@ -318,7 +326,13 @@ def _mark_started_by_id(engine: HistoryEngine, info: ActivityInfo, identity: str
 
 
 async def complete(
-    engine: HistoryEngine, token: TaskToken, result: Payloads | None, identity: str, *, by_id: bool = False
+    engine: HistoryEngine,
+    token: TaskToken,
+    result: Payloads | None,
+    identity: str,
+    *,
+    by_id: bool = False,
+    worker_version: WorkerVersionStamp | None = None,
 ) -> None:
     ctx = await _started_activity(engine, token)
     async with engine.transition(ctx) as tx:
@@ -327,7 +341,7 @@ async def complete(
         attrs = ActivityTaskCompletedEventAttributes(scheduled_event_id=info.scheduled_event_id, identity=identity)
         if result is not None:
             attrs.result.CopyFrom(result)
-        _finish(engine, tx.ms, info, attrs)
+        _finish(engine, tx.ms, info, attrs, worker_version)
 
 
 async def fail(
@@ -338,6 +352,7 @@ async def fail(
     last_heartbeat_details: Payloads | None,
     *,
     by_id: bool = False,
+    worker_version: WorkerVersionStamp | None = None,
 ) -> None:
     ctx = await _started_activity(engine, token)
     async with engine.transition(ctx) as tx:
@@ -357,8 +372,9 @@ async def fail(
                 failure=failure,
                 scheduled_event_id=info.scheduled_event_id,
                 identity=identity,
-                retry_state=state,  # type: ignore[arg-type]
+                retry_state=RetryState.ValueType(state),
             ),
+            worker_version,
         )
 
 

@@ -43,6 +43,7 @@ from temporalio.api.history.v1 import (
     ActivityTaskCanceledEventAttributes,
     ActivityTaskCancelRequestedEventAttributes,
     ActivityTaskScheduledEventAttributes,
+    HistoryEvent,
     MarkerRecordedEventAttributes,
     RequestCancelExternalWorkflowExecutionInitiatedEventAttributes,
     SignalExternalWorkflowExecutionInitiatedEventAttributes,
@@ -68,19 +69,30 @@ from gnomon.server.history.successor import append_successor, cron_backoff, retr
 from gnomon.server.history.updates import MessageProcessor
 from gnomon.server.history.workflow_task import DEFAULT_WORKFLOW_TASK_TIMEOUT
 from gnomon.server.ids import new_id
-from gnomon.server.protoutil import copy_fields, duration, seconds
+from gnomon.server.protoutil import capped, copy_fields, duration, duration_problem, seconds
 
 Cause = WorkflowTaskFailedCause
 CONTINUE_AS_NEW_MIN_INTERVAL = 1.0
 
 
 class CommandError(Exception):
-    """A command the server cannot carry out: the workflow task fails with ``cause``."""
+    """A command the server cannot carry out: the workflow task fails with ``cause``.
+
+    ``message`` is what the worker is told and the failure records: like the reference's, it
+    opens with the cause's short name ("BadStartTimerAttributes: ...").
+    """
 
     def __init__(self, cause: int, message: str) -> None:
-        super().__init__(message)
         self.cause = cause
-        self.message = message
+        self.message = f"{cause_name(cause)}: {message}"
+        super().__init__(self.message)
+
+
+def cause_name(cause: int) -> str:
+    """A workflow task failed cause as the reference spells it in messages (``UnhandledCommand``)."""
+    name = WorkflowTaskFailedCause.Name(WorkflowTaskFailedCause.ValueType(cause))
+    words = name.removeprefix("WORKFLOW_TASK_FAILED_CAUSE_").split("_")
+    return "".join(word.capitalize() for word in words)
 
 
 @dataclass
@@ -109,7 +121,8 @@ class Handler:
     """How one command type is checked and applied (each takes its own attributes type)."""
 
     validate: Callable[[CommandContext, Any], None]
-    apply: Callable[[CommandContext, Any], None]
+    # Returns the event the command produced (it gets the command's user metadata), if any.
+    apply: Callable[[CommandContext, Any], HistoryEvent | None]
 
 
 def attributes_of(command: Command) -> Message:
@@ -140,7 +153,14 @@ def validate_commands(cc: CommandContext, commands: list[Command]) -> None:
 
 def apply_commands(cc: CommandContext, commands: list[Command]) -> None:
     for command in commands:
-        HANDLERS[command.command_type].apply(cc, attributes_of(command))
+        event = HANDLERS[command.command_type].apply(cc, attributes_of(command))
+        # Like the reference: a command's summary, details and event groups go on the event it produced.
+        if event is not None and (command.HasField("user_metadata") or command.event_group_markers):
+            cc.ms.annotate_event(
+                event,
+                user_metadata=command.user_metadata if command.HasField("user_metadata") else None,
+                event_group_markers=command.event_group_markers,
+            )
 
 
 # -- activities ------------------------------------------------------------------------------
@@ -187,7 +207,7 @@ def _validate_schedule_activity(cc: CommandContext, a: ScheduleActivityTaskComma
     _activity_timeouts(cc.ms, a)
 
 
-def _apply_schedule_activity(cc: CommandContext, a: ScheduleActivityTaskCommandAttributes) -> None:
+def _apply_schedule_activity(cc: CommandContext, a: ScheduleActivityTaskCommandAttributes) -> HistoryEvent | None:
     ms = cc.ms
     s2c, s2s, st2c, hb = _activity_timeouts(ms, a)
     queue_name = a.task_queue.name or ms.task_queue
@@ -218,6 +238,7 @@ def _apply_schedule_activity(cc: CommandContext, a: ScheduleActivityTaskCommandA
         schedule_to_close=s2c,
         heartbeat_timeout=hb,
     )
+    return event
 
 
 def _validate_cancel_activity(cc: CommandContext, a: RequestCancelActivityTaskCommandAttributes) -> None:
@@ -228,7 +249,7 @@ def _validate_cancel_activity(cc: CommandContext, a: RequestCancelActivityTaskCo
         )
 
 
-def _apply_cancel_activity(cc: CommandContext, a: RequestCancelActivityTaskCommandAttributes) -> None:
+def _apply_cancel_activity(cc: CommandContext, a: RequestCancelActivityTaskCommandAttributes) -> HistoryEvent | None:
     ms = cc.ms
     info = ms.activities[a.scheduled_event_id]
     requested = ms.add_event(
@@ -240,7 +261,7 @@ def _apply_cancel_activity(cc: CommandContext, a: RequestCancelActivityTaskComma
         # The worker learns of it through its next heartbeat response.
         info.cancel_requested = True
         info.cancel_requested_event_id = requested.event_id
-        return
+        return requested
     # Not started: it is canceled at once. Like any event that is not a command's own, the
     # reference writes it after this completion's command events.
     canceled = ActivityTaskCanceledEventAttributes(
@@ -252,6 +273,7 @@ def _apply_cancel_activity(cc: CommandContext, a: RequestCancelActivityTaskComma
     ms.buffered_events.append(ms.new_event(canceled))
     del ms.activities[info.scheduled_event_id]
     cc.new_workflow_task = True
+    return requested
 
 
 # -- timers ----------------------------------------------------------------------------------
@@ -264,24 +286,25 @@ def _validate_start_timer(cc: CommandContext, a: StartTimerCommandAttributes) ->
         raise CommandError(bad, "TimerId is not set on StartTimerCommand.")
     if timer_id in cc.ms.timers or timer_id in cc.timer_ids:
         raise CommandError(bad, f"Timer ID {timer_id!r} is already in use by a pending timer.")
-    if seconds(a.start_to_fire_timeout) <= 0:
-        raise CommandError(bad, "A valid StartToFireTimeout is not set on StartTimerCommand.")
+    # Zero (or unset) is valid: the timer fires at once.
+    problem = duration_problem(a.start_to_fire_timeout)
+    if problem:
+        raise CommandError(
+            bad, f"An invalid StartToFireTimeout is set on StartTimerCommand: {problem}. TimerId={timer_id}"
+        )
     cc.timer_ids.add(timer_id)
 
 
-def _apply_start_timer(cc: CommandContext, a: StartTimerCommandAttributes) -> None:
+def _apply_start_timer(cc: CommandContext, a: StartTimerCommandAttributes) -> HistoryEvent | None:
     ms = cc.ms
     now = cc.engine.now()
-    event = ms.add_event(
-        TimerStartedEventAttributes(
-            timer_id=a.timer_id,
-            start_to_fire_timeout=a.start_to_fire_timeout,
-            workflow_task_completed_event_id=cc.completed_event_id,
-        ),
-        now=now,
-    )
-    fire = now + seconds(a.start_to_fire_timeout)
+    attrs = TimerStartedEventAttributes(timer_id=a.timer_id, workflow_task_completed_event_id=cc.completed_event_id)
+    if a.HasField("start_to_fire_timeout"):
+        attrs.start_to_fire_timeout.CopyFrom(capped(a.start_to_fire_timeout))
+    event = ms.add_event(attrs, now=now)
+    fire = now + seconds(attrs.start_to_fire_timeout)
     ms.timers[a.timer_id] = TimerInfo(timer_id=a.timer_id, started_event_id=event.event_id, fire_time=fire)
+    return event
 
 
 def _validate_cancel_timer(cc: CommandContext, a: CancelTimerCommandAttributes) -> None:
@@ -292,9 +315,9 @@ def _validate_cancel_timer(cc: CommandContext, a: CancelTimerCommandAttributes) 
         )
 
 
-def _apply_cancel_timer(cc: CommandContext, a: CancelTimerCommandAttributes) -> None:
+def _apply_cancel_timer(cc: CommandContext, a: CancelTimerCommandAttributes) -> HistoryEvent | None:
     info = cc.ms.timers.pop(a.timer_id)
-    cc.ms.add_event(
+    return cc.ms.add_event(
         TimerCanceledEventAttributes(
             timer_id=info.timer_id,
             started_event_id=info.started_event_id,
@@ -320,14 +343,15 @@ def _no_validation(cc: CommandContext, a: Any) -> None:
     del cc, a
 
 
-def _close(cc: CommandContext, attrs: Message, status: int) -> None:
+def _close(cc: CommandContext, attrs: Message, status: int) -> HistoryEvent:
     now = cc.engine.now()
-    cc.ms.add_event(attrs, now=now)
+    event = cc.ms.add_event(attrs, now=now)
     close_run(cc.ms, status, now)
     cc.closed = True
+    return event
 
 
-def _apply_complete(cc: CommandContext, a: CompleteWorkflowExecutionCommandAttributes) -> None:
+def _apply_complete(cc: CommandContext, a: CompleteWorkflowExecutionCommandAttributes) -> HistoryEvent | None:
     attrs = WorkflowExecutionCompletedEventAttributes(workflow_task_completed_event_id=cc.completed_event_id)
     copy_fields(attrs, a, "result")
     backoff = cron_backoff(cc.engine, cc.ms)
@@ -340,30 +364,32 @@ def _apply_complete(cc: CommandContext, a: CompleteWorkflowExecutionCommandAttri
             backoff=backoff,
             last_completion_result=result,
         )
-    _close(cc, attrs, WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_COMPLETED)
+    return _close(cc, attrs, WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_COMPLETED)
 
 
-def _apply_fail(cc: CommandContext, a: FailWorkflowExecutionCommandAttributes) -> None:
+def _apply_fail(cc: CommandContext, a: FailWorkflowExecutionCommandAttributes) -> HistoryEvent | None:
     failure = a.failure if a.HasField("failure") else None
     attrs = WorkflowExecutionFailedEventAttributes(workflow_task_completed_event_id=cc.completed_event_id)
     copy_fields(attrs, a, "failure")
     state, successor = retry_or_cron(cc.engine, cc.tx, failure)
     attrs.retry_state = state  # type: ignore[assignment]
     attrs.new_execution_run_id = successor
-    _close(cc, attrs, WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_FAILED)
+    return _close(cc, attrs, WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_FAILED)
 
 
-def _apply_cancel(cc: CommandContext, a: CancelWorkflowExecutionCommandAttributes) -> None:
+def _apply_cancel(cc: CommandContext, a: CancelWorkflowExecutionCommandAttributes) -> HistoryEvent | None:
     attrs = WorkflowExecutionCanceledEventAttributes(workflow_task_completed_event_id=cc.completed_event_id)
     copy_fields(attrs, a, "details")
-    _close(cc, attrs, WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_CANCELED)
+    return _close(cc, attrs, WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_CANCELED)
 
 
 def _validate_continue_as_new(cc: CommandContext, a: ContinueAsNewWorkflowExecutionCommandAttributes) -> None:
     del cc, a
 
 
-def _apply_continue_as_new(cc: CommandContext, a: ContinueAsNewWorkflowExecutionCommandAttributes) -> None:
+def _apply_continue_as_new(
+    cc: CommandContext, a: ContinueAsNewWorkflowExecutionCommandAttributes
+) -> HistoryEvent | None:
     ms = cc.ms
     new_run_id = new_id()
     workflow_type = a.workflow_type if a.workflow_type.name else ms.started.workflow_type
@@ -387,7 +413,7 @@ def _apply_continue_as_new(cc: CommandContext, a: ContinueAsNewWorkflowExecution
         closed.memo.CopyFrom(ms.memo)
     if not a.HasField("search_attributes") and ms.search_attributes.indexed_fields:
         closed.search_attributes.CopyFrom(ms.search_attributes)
-    _close(cc, closed, WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW)
+    event = _close(cc, closed, WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW)
     started = WorkflowExecutionStartedEventAttributes(
         workflow_type=workflow_type,
         task_queue=queue,
@@ -412,6 +438,7 @@ def _apply_continue_as_new(cc: CommandContext, a: ContinueAsNewWorkflowExecution
     minimum = CONTINUE_AS_NEW_MIN_INTERVAL - (cc.engine.now() - ms.start_time)
     backoff = max(seconds(a.backoff_start_interval), minimum)
     append_successor(cc.engine, cc.tx, started, backoff, run_id=new_run_id)
+    return event
 
 
 # -- markers, search attributes, memo --------------------------------------------------------
@@ -425,10 +452,10 @@ def _validate_marker(cc: CommandContext, a: RecordMarkerCommandAttributes) -> No
         )
 
 
-def _apply_marker(cc: CommandContext, a: RecordMarkerCommandAttributes) -> None:
+def _apply_marker(cc: CommandContext, a: RecordMarkerCommandAttributes) -> HistoryEvent | None:
     attrs = MarkerRecordedEventAttributes(workflow_task_completed_event_id=cc.completed_event_id)
     copy_fields(attrs, a, "marker_name", "details", "header", "failure")
-    cc.ms.add_event(attrs)
+    return cc.ms.add_event(attrs)
 
 
 def _validate_upsert_search_attributes(cc: CommandContext, a: UpsertWorkflowSearchAttributesCommandAttributes) -> None:
@@ -439,9 +466,11 @@ def _validate_upsert_search_attributes(cc: CommandContext, a: UpsertWorkflowSear
         )
 
 
-def _apply_upsert_search_attributes(cc: CommandContext, a: UpsertWorkflowSearchAttributesCommandAttributes) -> None:
+def _apply_upsert_search_attributes(
+    cc: CommandContext, a: UpsertWorkflowSearchAttributesCommandAttributes
+) -> HistoryEvent | None:
     cc.engine.annotate_search_attributes(cc.ms.namespace_id, a.search_attributes)
-    cc.ms.add_event(
+    event = cc.ms.add_event(
         UpsertWorkflowSearchAttributesEventAttributes(
             workflow_task_completed_event_id=cc.completed_event_id,
             search_attributes=a.search_attributes,
@@ -454,10 +483,11 @@ def _apply_upsert_search_attributes(cc: CommandContext, a: UpsertWorkflowSearchA
             fields.pop(key, None)  # an empty value removes the attribute
         else:
             fields[key].CopyFrom(payload)
+    return event
 
 
-def _apply_modify_properties(cc: CommandContext, a: ModifyWorkflowPropertiesCommandAttributes) -> None:
-    cc.ms.add_event(
+def _apply_modify_properties(cc: CommandContext, a: ModifyWorkflowPropertiesCommandAttributes) -> HistoryEvent | None:
+    event = cc.ms.add_event(
         WorkflowPropertiesModifiedEventAttributes(
             workflow_task_completed_event_id=cc.completed_event_id,
             upserted_memo=a.upserted_memo,
@@ -470,6 +500,7 @@ def _apply_modify_properties(cc: CommandContext, a: ModifyWorkflowPropertiesComm
             fields.pop(key, None)
         else:
             fields[key].CopyFrom(payload)
+    return event
 
 
 # -- children and other workflows ------------------------------------------------------------
@@ -493,7 +524,7 @@ def _validate_start_child(cc: CommandContext, a: StartChildWorkflowExecutionComm
     _target_namespace(cc, a.namespace, bad)
 
 
-def _apply_start_child(cc: CommandContext, a: StartChildWorkflowExecutionCommandAttributes) -> None:
+def _apply_start_child(cc: CommandContext, a: StartChildWorkflowExecutionCommandAttributes) -> HistoryEvent | None:
     ms = cc.ms
     namespace, namespace_id = _target_namespace(
         cc,
@@ -531,6 +562,7 @@ def _apply_start_child(cc: CommandContext, a: StartChildWorkflowExecutionCommand
         parent_close_policy=attrs.parent_close_policy,
         initiated_event=event,
     )
+    return event
 
 
 def _validate_external(
@@ -544,7 +576,9 @@ def _validate_external(
     return validate
 
 
-def _apply_signal_external(cc: CommandContext, a: SignalExternalWorkflowExecutionCommandAttributes) -> None:
+def _apply_signal_external(
+    cc: CommandContext, a: SignalExternalWorkflowExecutionCommandAttributes
+) -> HistoryEvent | None:
     namespace, namespace_id = _target_namespace(
         cc,
         a.namespace,
@@ -566,9 +600,12 @@ def _apply_signal_external(cc: CommandContext, a: SignalExternalWorkflowExecutio
         a, "signal_name", "input", "control", "child_workflow_only", "header",
     )  # fmt: skip
     cc.ms.signals_out[event.event_id] = ExternalRequestInfo(event.event_id, new_id(), event)
+    return event
 
 
-def _apply_cancel_external(cc: CommandContext, a: RequestCancelExternalWorkflowExecutionCommandAttributes) -> None:
+def _apply_cancel_external(
+    cc: CommandContext, a: RequestCancelExternalWorkflowExecutionCommandAttributes
+) -> HistoryEvent | None:
     namespace, namespace_id = _target_namespace(
         cc,
         a.namespace,
@@ -589,6 +626,7 @@ def _apply_cancel_external(cc: CommandContext, a: RequestCancelExternalWorkflowE
         )
     )
     cc.ms.cancels_out[event.event_id] = ExternalRequestInfo(event.event_id, new_id(), event)
+    return event
 
 
 def _validate_cancel_external(cc: CommandContext, a: RequestCancelExternalWorkflowExecutionCommandAttributes) -> None:
@@ -606,9 +644,10 @@ def _validate_protocol_message(cc: CommandContext, a: ProtocolMessageCommandAttr
         )
 
 
-def _apply_protocol_message(cc: CommandContext, a: ProtocolMessageCommandAttributes) -> None:
+def _apply_protocol_message(cc: CommandContext, a: ProtocolMessageCommandAttributes) -> HistoryEvent | None:
     assert cc.messages is not None
     cc.messages.apply(a.message_id)
+    return None  # the message's own events carry no command metadata
 
 
 HANDLERS: dict[int, Handler] = {

@@ -16,6 +16,7 @@ from temporalio.api.workflowservice.v1 import (
 )
 
 from gnomon.server.errors import InvalidArgumentError, NotFoundError
+from gnomon.server.history import versioning
 from gnomon.server.history.commands import (
     CLOSE_COMMANDS,
     CommandContext,
@@ -44,8 +45,8 @@ UNHANDLED_COMMAND = "UnhandledCommand"
 
 
 def server_failure(message: str) -> Failure:
-    """A failure the server itself records (the worker did nothing wrong at the protocol level)."""
-    return Failure(message=message, source="Server", server_failure_info=ServerFailureInfo(non_retryable=True))
+    """The failure the server records when it fails a workflow task itself (as the reference: no source)."""
+    return Failure(message=message, server_failure_info=ServerFailureInfo())
 
 
 def _current_task(ms: MutableState, token: TaskToken) -> WorkflowTaskInfo:
@@ -124,20 +125,18 @@ def _apply_completion(
         abort_sent_updates(tx)
         fail_workflow_task_in_place(engine, tx, error.cause, server_failure(error.message), request.identity)
         return error.message
+    if wft.transient:
+        # Its started event is written only now: the reference stamps it with the completing worker's build.
+        wft.worker_version = versioning.completion_stamp(request)
     write_transient_events(ms)
-    completed = ms.add_event(
-        WorkflowTaskCompletedEventAttributes(
-            scheduled_event_id=wft.scheduled_event_id,
-            started_event_id=wft.started_event_id,
-            identity=request.identity,
-            sdk_metadata=request.sdk_metadata,
-            metering_metadata=request.metering_metadata,
-            versioning_behavior=request.versioning_behavior,
-        )
+    attrs = WorkflowTaskCompletedEventAttributes(
+        scheduled_event_id=wft.scheduled_event_id, started_event_id=wft.started_event_id, identity=request.identity
     )
-    copy_fields(completed.workflow_task_completed_event_attributes, request, "deployment")
-    if request.HasField("worker_version_stamp"):
-        completed.workflow_task_completed_event_attributes.worker_version.CopyFrom(request.worker_version_stamp)
+    copy_fields(attrs, request, "sdk_metadata", "metering_metadata")
+    versioning.record_completion(attrs, request)
+    completed = ms.add_event(attrs)
+    ms.most_recent_worker_version_stamp = attrs.worker_version if attrs.HasField("worker_version") else None
+    ms.worker_deployment_name = attrs.worker_deployment_name
     ms.workflow_task = None
     ms.last_completed_started_event_id = wft.started_event_id
     _record_reset_point(engine, ms, request, completed.event_id)
@@ -189,7 +188,8 @@ async def _start_returned_task(
     kind = TaskQueueKind.TASK_QUEUE_KIND_STICKY if wft.sticky else TaskQueueKind.TASK_QUEUE_KIND_NORMAL
     queue = TaskQueue(name=wft.task_queue, kind=kind)
     heartbeat = request.force_create_new_workflow_task
-    return await record_started(engine, task, request.identity, queue, resend_updates=not heartbeat)
+    stamp = versioning.completion_stamp(request)
+    return await record_started(engine, task, request.identity, queue, stamp, resend_updates=not heartbeat)
 
 
 MAX_RESET_POINTS = 20

@@ -49,7 +49,7 @@ from gnomon.server.history.lifecycle import (
     start_workflow,
     terminate,
 )
-from gnomon.server.history.mutable_state import ExternalRequestInfo, MutableState
+from gnomon.server.history.mutable_state import ExternalRequestInfo, MutableState, attributes_field_of_type
 from gnomon.server.history.workflow_task import schedule_workflow_task
 from gnomon.server.ids import new_id
 from gnomon.server.protoutil import copy_fields
@@ -132,6 +132,10 @@ def _start_child_work(initiated_id: int) -> CrossRunWork:
             workflow_id=child.workflow_id,
             request_id=child.create_request_id,
             reuse_policy=init.workflow_id_reuse_policy,
+            # The summary and details the parent's command gave its initiated event.
+            user_metadata=child.initiated_event.user_metadata
+            if child.initiated_event.HasField("user_metadata")
+            else None,
         )
 
         try:
@@ -196,7 +200,7 @@ def _child_close_attributes(close: HistoryEvent) -> Message | None:
     if cls is None:
         return None
     attrs = cls()
-    source = getattr(close, close.WhichOneof("attributes"))
+    source = getattr(close, attributes_field_of_type(close.event_type))
     for name in ("result", "failure", "details", "retry_state"):
         if name in cls.DESCRIPTOR.fields_by_name and name in source.DESCRIPTOR.fields_by_name:
             value = getattr(source, name)

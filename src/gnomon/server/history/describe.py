@@ -35,7 +35,10 @@ def execution_info(ms: MutableState) -> WorkflowExecutionInfo:
         first_run_id=ms.started.first_execution_run_id,
         state_transition_count=ms.db_version,
         auto_reset_points=ms.auto_reset_points,
+        worker_deployment_name=ms.worker_deployment_name,
     )
+    if ms.most_recent_worker_version_stamp is not None:
+        info.most_recent_worker_version_stamp.CopyFrom(ms.most_recent_worker_version_stamp)
     if ms.close_time is not None:
         info.close_time.CopyFrom(timestamp(ms.close_time))
         info.execution_duration.FromNanoseconds(int((ms.close_time - ms.execution_time) * 1e9))
@@ -71,6 +74,8 @@ def describe(ms: MutableState) -> DescribeWorkflowExecutionResponse:
         ),
         workflow_execution_info=execution_info(ms),
     )
+    if ms.user_metadata is not None:
+        response.execution_config.user_metadata.CopyFrom(ms.user_metadata)
     for a in ms.activities.values():
         scheduled = a.scheduled_event.activity_task_scheduled_event_attributes
         state = PendingActivityState.PENDING_ACTIVITY_STATE_SCHEDULED

@@ -35,6 +35,7 @@ from temporalio.api.common.v1 import SearchAttributes
 from temporalio.api.history.v1 import HistoryEvent
 
 from gnomon.server import codec
+from gnomon.server.dynamic_config import DynamicConfig
 from gnomon.server.errors import NotFoundError, ServiceError, UnavailableError
 from gnomon.server.history.events import encode_history, read_events
 from gnomon.server.history.mutable_state import MutableState
@@ -138,10 +139,12 @@ class HistoryEngine:
         persistence: Persistence,
         namespaces: NamespaceRegistry,
         matching: MatchingService,
+        config: DynamicConfig | None = None,
     ) -> None:
         self.persistence = persistence
         self.namespaces = namespaces
         self.matching = matching
+        self.config = config or DynamicConfig()
         self.timers = TimerQueue(self._on_deadline)
         self._cache: dict[RunKey, RunContext] = {}
         self._closed: OrderedDict[RunKey, None] = OrderedDict()  # cached closed runs, oldest first

@@ -20,6 +20,7 @@ from temporalio.api.history.v1 import (
     WorkflowExecutionStartedEventAttributes,
     WorkflowExecutionTerminatedEventAttributes,
 )
+from temporalio.api.sdk.v1 import UserMetadata
 from temporalio.api.update.v1 import Request
 from temporalio.api.workflowservice.v1 import PollWorkflowTaskQueueResponse
 
@@ -55,6 +56,8 @@ class StartOptions:
     reuse_policy: int = 0
     conflict_policy: int = 0
     start_delay: float = 0.0
+    # The start's summary and details.
+    user_metadata: UserMetadata | None = None
 
 
 @dataclass
@@ -123,6 +126,7 @@ async def start_workflow(
             attrs=attrs,
             backoff=backoff,
             before_first_task=(lambda ms: _add_signal(ms, signal)) if signal is not None else None,
+            user_metadata=options.user_metadata,
         )
         eager = bool(eager_identity) and ms.workflow_task is not None
         if eager:

@@ -11,14 +11,16 @@ from __future__ import annotations
 import json
 import re
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache
 
 from google.protobuf.message import Message
-from temporalio.api.common.v1 import Memo, Payloads, SearchAttributes
+from temporalio.api.common.v1 import Memo, Payloads, SearchAttributes, WorkerVersionStamp
 from temporalio.api.enums.v1 import EventType, WorkflowExecutionStatus
 from temporalio.api.failure.v1 import Failure
 from temporalio.api.history.v1 import HistoryEvent, WorkflowExecutionStartedEventAttributes
+from temporalio.api.sdk.v1 import EventGroupMarker, UserMetadata
 from temporalio.api.workflow.v1 import ResetPoints
 
 from gnomon.server.protoutil import timestamp
@@ -45,6 +47,13 @@ class WorkflowTaskInfo:
     sticky_timeout: float = 0.0
     # Speculative: scheduled only to deliver updates; vanishes if they are all rejected.
     speculative: bool = False
+    # What its started event told the worker: the history size then, and why (if at all)
+    # the server suggests continue-as-new. Kept so a transient attempt's event, written
+    # later, says what the worker saw.
+    history_size_bytes: int = 0
+    suggest_continue_as_new_reasons: list[int] = field(default_factory=list)
+    # The build of the worker that took it (see versioning.py).
+    worker_version: WorkerVersionStamp | None = None
 
     @property
     def started(self) -> bool:
@@ -190,6 +199,11 @@ class MutableState:
     updates: dict[str, UpdateRecord] = field(default_factory=dict)
     # The BuildIds search attribute: builds of the workers that completed its tasks.
     build_ids: list[str] = field(default_factory=list)
+    # The start's summary and details (on the started event; DescribeWorkflowExecution shows them).
+    user_metadata: UserMetadata | None = None
+    # The build and deployment of the worker that completed the last workflow task (describe shows them).
+    most_recent_worker_version_stamp: WorkerVersionStamp | None = None
+    worker_deployment_name: str = ""
     # Events appended since the last commit; never serialized.
     pending_events: list[HistoryEvent] = field(default_factory=list, metadata={"transient": True})
     # Whether this transition changed what list queries show (start, close, upserts).
@@ -237,6 +251,20 @@ class MutableState:
         event = self.new_event(attributes, now=now)
         self._append(event)
         return event
+
+    def annotate_event(
+        self,
+        event: HistoryEvent,
+        *,
+        user_metadata: UserMetadata | None = None,
+        event_group_markers: Iterable[EventGroupMarker] = (),
+    ) -> None:
+        """Give an event this transition appended the summary, details and event groups it was made with."""
+        before = event.ByteSize()
+        if user_metadata is not None:
+            event.user_metadata.CopyFrom(user_metadata)
+        event.event_group_markers.extend(event_group_markers)
+        self.history_size_bytes += event.ByteSize() - before
 
     def _append(self, event: HistoryEvent) -> None:
         event.event_id = self.next_event_id
@@ -329,12 +357,12 @@ def _snake(name: str) -> str:
 
 
 @cache
-def _event_type_for_class(cls_name: str) -> int:
+def _event_type_for_class(cls_name: str) -> EventType.ValueType:
     base = cls_name.removesuffix("EventAttributes")
-    return int(EventType.Value("EVENT_TYPE_" + _snake(base).upper()))
+    return EventType.Value("EVENT_TYPE_" + _snake(base).upper())
 
 
-def event_type_of(attributes: Message) -> int:
+def event_type_of(attributes: Message) -> EventType.ValueType:
     """The EventType whose attributes message ``attributes`` is."""
     return _event_type_for_class(type(attributes).__name__)
 
@@ -352,4 +380,4 @@ def _attributes_field_for_class(cls_name: str) -> str:
 @cache
 def attributes_field_of_type(event_type: int) -> str:
     """The HistoryEvent oneof field for an event type."""
-    return EventType.Name(event_type).removeprefix("EVENT_TYPE_").lower() + "_event_attributes"
+    return EventType.Name(EventType.ValueType(event_type)).removeprefix("EVENT_TYPE_").lower() + "_event_attributes"

@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from temporalio.api.enums.v1 import WorkflowExecutionStatus
 from temporalio.api.history.v1 import WorkflowExecutionStartedEventAttributes
+from temporalio.api.sdk.v1 import UserMetadata
 
 from gnomon.server.history.engine import HistoryEngine
 from gnomon.server.history.mutable_state import MutableState, ParentInfo
@@ -45,11 +46,13 @@ def new_run(
     backoff: float = 0.0,
     execution_expiration_time: float = 0.0,
     before_first_task: Callable[[MutableState], None] | None = None,
+    user_metadata: UserMetadata | None = None,
 ) -> MutableState:
     """A new run's mutable state, with its started event (and first workflow task) appended.
 
     ``before_first_task`` may append events that belong before the first workflow task
-    (signal-with-start puts its signal there).
+    (signal-with-start puts its signal there). ``user_metadata`` is the start's summary and
+    details, recorded on the started event.
     """
     now = engine.now()
     normalize_timeouts(attrs)
@@ -83,6 +86,7 @@ def new_run(
         memo=attrs.memo,
         search_attributes=attrs.search_attributes,
         execution_expiration_time=execution_expiration_time,
+        user_metadata=user_metadata,
     )
     run_timeout = seconds(attrs.workflow_run_timeout)
     if run_timeout:
@@ -95,7 +99,9 @@ def new_run(
             run_id=attrs.parent_workflow_execution.run_id,
             initiated_event_id=attrs.parent_initiated_event_id,
         )
-    ms.add_event(attrs, now=now)
+    started = ms.add_event(attrs, now=now)
+    if user_metadata is not None:
+        ms.annotate_event(started, user_metadata=user_metadata)
     ms.visibility_changed = True
     if before_first_task is not None:
         before_first_task(ms)

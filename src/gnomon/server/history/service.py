@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from gnomon.server.dynamic_config import DynamicConfig
 from gnomon.server.history import activity_task, crossrun, run_deadlines, updates, workflow_task
 from gnomon.server.history.engine import HistoryEngine
 from gnomon.server.history.query import QueryRegistry
@@ -13,8 +14,14 @@ from gnomon.server.persistence import Persistence
 class HistoryService:
     """The history engine plus the in-memory registry of pending queries."""
 
-    def __init__(self, persistence: Persistence, namespaces: NamespaceRegistry, matching: MatchingService) -> None:
-        self.engine = HistoryEngine(persistence, namespaces, matching)
+    def __init__(
+        self,
+        persistence: Persistence,
+        namespaces: NamespaceRegistry,
+        matching: MatchingService,
+        config: DynamicConfig | None = None,
+    ) -> None:
+        self.engine = HistoryEngine(persistence, namespaces, matching, config)
         self.queries = QueryRegistry()
         self.engine.reconcilers.extend(
             [

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import logging
 
-from temporalio.api.common.v1 import WorkflowExecution, WorkflowType
+from temporalio.api.common.v1 import WorkerVersionStamp, WorkflowExecution, WorkflowType
 from temporalio.api.enums.v1 import (
+    SuggestContinueAsNewReason,
     TaskQueueKind,
     TimeoutType,
     WorkflowTaskFailedCause,
@@ -28,8 +29,9 @@ from temporalio.api.history.v1 import (
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import PollWorkflowTaskQueueResponse
 
+from gnomon.server.dynamic_config import HISTORY_COUNT_SUGGEST_CONTINUE_AS_NEW, HISTORY_SIZE_SUGGEST_CONTINUE_AS_NEW
 from gnomon.server.history.engine import HistoryEngine, RunContext, Transition
-from gnomon.server.history.mutable_state import MutableState, WorkflowTaskInfo
+from gnomon.server.history.mutable_state import MutableState, WorkflowTaskInfo, attributes_field_of_type
 from gnomon.server.history.tokens import TaskToken
 from gnomon.server.history.update_registry import messages_for_task
 from gnomon.server.ids import new_id
@@ -99,15 +101,7 @@ def transient_events(ms: MutableState) -> list[HistoryEvent]:
     scheduled.event_id = wft.scheduled_event_id
     events = [scheduled]
     if wft.started:
-        started = ms.new_event(
-            WorkflowTaskStartedEventAttributes(
-                scheduled_event_id=wft.scheduled_event_id,
-                identity=wft.identity,
-                request_id=wft.request_id,
-                history_size_bytes=ms.history_size_bytes,
-            ),
-            now=wft.started_time,
-        )
+        started = ms.new_event(_started_attributes(wft), now=wft.started_time)
         started.event_id = wft.started_event_id
         events.append(started)
     return events
@@ -119,7 +113,8 @@ def write_transient_events(ms: MutableState) -> None:
     if wft is None or not wft.transient:
         return
     for event in transient_events(ms):
-        ms.add_event(getattr(event, event.WhichOneof("attributes")), now=event.event_time.ToNanoseconds() / 1e9)
+        attributes = getattr(event, attributes_field_of_type(event.event_type))
+        ms.add_event(attributes, now=event.event_time.ToNanoseconds() / 1e9)
     wft.speculative = False
 
 
@@ -269,9 +264,15 @@ async def on_workflow_backoff(engine: HistoryEngine, deadline: Deadline) -> None
 
 
 async def record_started(
-    engine: HistoryEngine, task: TaskRef, identity: str, polled_queue: TaskQueue, *, resend_updates: bool = True
+    engine: HistoryEngine,
+    task: TaskRef,
+    identity: str,
+    polled_queue: TaskQueue,
+    worker_version: WorkerVersionStamp | None = None,
+    *,
+    resend_updates: bool = True,
 ) -> PollWorkflowTaskQueueResponse | None:
-    """Mark the task started for this poller; None if the task is stale.
+    """Mark the task started for this poller (of build ``worker_version``); None if the task is stale.
 
     The task carries every update not yet accepted, including those sent with a task that
     failed, timed out or was lost; a task that follows a heartbeat (``resend_updates``
@@ -291,7 +292,7 @@ async def record_started(
             or wft.attempt != task.attempt
         ):
             return None
-        mark_started(engine, ms, wft, identity)
+        mark_started(engine, ms, wft, identity, worker_version)
         tx.dirty = True
         sticky_poll = polled_queue.kind == TaskQueueKind.TASK_QUEUE_KIND_STICKY
         # Built under the lock: the started event is pending until the next commit.
@@ -300,25 +301,56 @@ async def record_started(
     return response
 
 
-def mark_started(engine: HistoryEngine, ms: MutableState, wft: WorkflowTaskInfo, identity: str) -> None:
+def mark_started(
+    engine: HistoryEngine,
+    ms: MutableState,
+    wft: WorkflowTaskInfo,
+    identity: str,
+    worker_version: WorkerVersionStamp | None = None,
+) -> None:
     """Record that a worker took the scheduled workflow task (its started event, unless transient)."""
     now = engine.now()
     wft.started_time = now
     wft.identity = identity
+    wft.worker_version = worker_version
     wft.request_id = new_id()
+    wft.history_size_bytes = ms.history_size_bytes
+    wft.suggest_continue_as_new_reasons = continue_as_new_reasons(engine, ms)
     if wft.transient:
         wft.started_event_id = wft.scheduled_event_id + 1
         return
-    event = ms.add_event(
-        WorkflowTaskStartedEventAttributes(
-            scheduled_event_id=wft.scheduled_event_id,
-            identity=identity,
-            request_id=wft.request_id,
-            history_size_bytes=ms.history_size_bytes,
-        ),
-        now=now,
-    )
+    event = ms.add_event(_started_attributes(wft), now=now)
     wft.started_event_id = event.event_id
+
+
+def continue_as_new_reasons(engine: HistoryEngine, ms: MutableState) -> list[int]:
+    """Why a workflow task starting now should suggest continue-as-new (empty: it should not).
+
+    As on the reference, the count is the next event id (the started event's own id, or the
+    scheduled event's of a transient attempt) and the limits are dynamic config.
+    """
+    reasons: list[int] = []
+    if ms.history_size_bytes >= engine.config.get(HISTORY_SIZE_SUGGEST_CONTINUE_AS_NEW):
+        reasons.append(SuggestContinueAsNewReason.SUGGEST_CONTINUE_AS_NEW_REASON_HISTORY_SIZE_TOO_LARGE)
+    if ms.next_event_id >= engine.config.get(HISTORY_COUNT_SUGGEST_CONTINUE_AS_NEW):
+        reasons.append(SuggestContinueAsNewReason.SUGGEST_CONTINUE_AS_NEW_REASON_TOO_MANY_HISTORY_EVENTS)
+    return reasons
+
+
+def _started_attributes(wft: WorkflowTaskInfo) -> WorkflowTaskStartedEventAttributes:
+    attrs = WorkflowTaskStartedEventAttributes(
+        scheduled_event_id=wft.scheduled_event_id,
+        identity=wft.identity,
+        request_id=wft.request_id,
+        history_size_bytes=wft.history_size_bytes,
+        suggest_continue_as_new=bool(wft.suggest_continue_as_new_reasons),
+        suggest_continue_as_new_reasons=[
+            SuggestContinueAsNewReason.ValueType(r) for r in wft.suggest_continue_as_new_reasons
+        ],
+    )
+    if wft.worker_version is not None:
+        attrs.worker_version.CopyFrom(wft.worker_version)
+    return attrs
 
 
 async def build_poll_response(

@@ -232,11 +232,11 @@ class Connection(asyncio.Protocol):
             for stream in list(self._blocked.values()):
                 self._flush(stream)
         else:
-            stream = self._streams.get(stream_id)
-            if stream is not None:
-                stream.send_window += increment
-                if stream.pending is not None:
-                    self._flush(stream)
+            target = self._streams.get(stream_id)
+            if target is not None:
+                target.send_window += increment
+                if target.pending is not None:
+                    self._flush(target)
 
     def _on_settings(self, payload: bytes) -> None:
         if len(payload) % 6:

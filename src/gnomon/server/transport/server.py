@@ -7,9 +7,9 @@ more than half of the server's whole cost per workflow. Temporal's API is unary 
 call here is a few frames parsed and written by :class:`Connection` in the loop's own
 thread, and the handler runs as an ordinary task.
 
-Servicers are registered through the ``add_*Servicer_to_server`` functions that protobuf
-generates, so method names, paths and (de)serializers come from the same generated code
-as before.
+Services are registered as grpc generic handlers (see :mod:`.services`, which builds them
+from the services' generated descriptors), so method names, paths and (de)serializers come
+from the same generated code as with grpcio.
 """
 
 from __future__ import annotations
@@ -41,14 +41,21 @@ class AbortError(Exception):
 
 
 class CallContext:
-    """What a handler may ask about its call: deadline, metadata, peer; and how to abort it."""
+    """What a handler may ask about its call (deadline, metadata, peer) and how to end it.
 
-    __slots__ = ("_deadline", "_stream", "_connection")
+    The part of grpc's ``ServicerContext`` that generated servicers and Gnomon's handlers
+    use: besides :meth:`abort`, a handler may :meth:`set_code` and :meth:`set_details` and
+    then return or raise, and (as with grpc) the call ends with that status.
+    """
+
+    __slots__ = ("_deadline", "_stream", "_connection", "_code", "_details")
 
     def __init__(self, deadline: float | None, stream: Stream, connection: Connection) -> None:
         self._deadline = deadline
         self._stream = stream
         self._connection = connection
+        self._code: grpc.StatusCode | None = None
+        self._details: str | None = None
 
     def time_remaining(self) -> float | None:
         if self._deadline is None:
@@ -70,6 +77,34 @@ class CallContext:
         self, code: grpc.StatusCode, details: str = "", trailing_metadata: Iterable[tuple[str, Any]] = ()
     ) -> NoReturn:
         raise AbortError(code, details, trailing_metadata)
+
+    def set_code(self, code: grpc.StatusCode) -> None:
+        self._code = code
+
+    def set_details(self, details: str) -> None:
+        self._details = details
+
+    def code(self) -> grpc.StatusCode | None:
+        return self._code
+
+    def details(self) -> str | None:
+        return self._details
+
+    async def run(self, handler: Callable[[Any, CallContext], Awaitable[Any]], request: Any) -> Any:
+        """The handler's response; AbortError if it set a status other than OK, whether it returned or raised."""
+        try:
+            response = await handler(request, self)
+        except AbortError:
+            raise
+        except Exception as error:
+            if self._code in (None, grpc.StatusCode.OK):
+                raise
+            # Like grpc: the status the handler set wins (a generated default method sets
+            # UNIMPLEMENTED, then raises NotImplementedError).
+            raise AbortError(self._code, self._details or f"{type(error).__name__}: {error}") from error
+        if self._code not in (None, grpc.StatusCode.OK):
+            raise AbortError(self._code, self._details or "")
+        return response
 
 
 @dataclass(frozen=True)
@@ -153,7 +188,7 @@ class GrpcServer:
         deadline = time.monotonic() + seconds if seconds is not None else None
         context = CallContext(deadline, stream, connection)
         try:
-            response = await method.handler(request, context)
+            response = await context.run(method.handler, request)
         except AbortError as error:
             connection.fail(stream, _trailers_only(error.code, error.details, error.trailing_metadata))
             return

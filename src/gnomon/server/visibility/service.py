@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import Any
 
 from temporalio.api.common.v1 import Payload
 from temporalio.api.enums.v1 import IndexedValueType
@@ -74,7 +75,7 @@ class VisibilityService:
         if parse(query).where is None and compiled.group_by in (None, STATUS_GROUP):
             # No filter: the per-status counters answer without scanning the namespace.
             by_status = await self._persistence.count_by_status(namespace_id)
-            rows = list(by_status.items()) if compiled.group_by else [(sum(by_status.values()),)]
+            rows: list[tuple[Any, ...]] = list(by_status.items()) if compiled.group_by else [(sum(by_status.values()),)]
         else:
             rows = await self._persistence.query_visibility(compiled.sql, compiled.params)
         if compiled.group_by is None:
