@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 from google.protobuf.message import Message
@@ -60,7 +61,7 @@ from temporalio.api.history.v1 import (
 )
 from temporalio.api.taskqueue.v1 import TaskQueue
 
-from gnomon.server.errors import NotFoundError
+from gnomon.server.errors import InvalidArgumentError, NotFoundError
 from gnomon.server.history import retry
 from gnomon.server.history.engine import HistoryEngine, Transition
 from gnomon.server.history.mutable_state import ActivityInfo, ChildInfo, ExternalRequestInfo, MutableState, TimerInfo
@@ -123,16 +124,42 @@ class Handler:
     validate: Callable[[CommandContext, Any], None]
     # Returns the event the command produced (it gets the command's user metadata), if any.
     apply: Callable[[CommandContext, Any], HistoryEvent | None]
+    # How the workflow task fails when the command's attributes are wrong (or of another command).
+    cause: int
 
 
-def attributes_of(command: Command) -> Message:
-    name = command.WhichOneof("attributes")
-    if name is None:
-        raise CommandError(Cause.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND, "Command attributes are not set.")
+@cache
+def _attributes_field(command_type: CommandType.ValueType) -> str:
+    """The Command oneof field a command type carries its attributes in (by the protocol's naming)."""
+    return CommandType.Name(command_type).removeprefix("COMMAND_TYPE_").lower() + "_command_attributes"
+
+
+@cache
+def _attributes_type_name(field_name: str) -> str:
+    message_type = Command.DESCRIPTOR.fields_by_name[field_name].message_type
+    assert message_type is not None  # every attributes field is a message
+    return str(message_type.name)
+
+
+def attributes_of(command: Command, handler: Handler) -> Message:
+    """The command's attributes; CommandError if it carries another command's, or none."""
+    name = _attributes_field(command.command_type)
+    if command.WhichOneof("attributes") != name:
+        attributes = _attributes_type_name(name)
+        raise CommandError(handler.cause, f"{attributes} is not set on {attributes.removesuffix('Attributes')}.")
     return getattr(command, name)
 
 
 def validate_commands(cc: CommandContext, commands: list[Command]) -> None:
+    """Check every command before any is applied.
+
+    A command type the protocol does not define is INVALID_ARGUMENT for the whole request,
+    which changes nothing (the same task can still be completed), as on the reference; every
+    other problem is a CommandError that fails the workflow task.
+    """
+    for command in commands:
+        if command.command_type not in _COMMAND_TYPES:
+            raise InvalidArgumentError(f"Unknown command type: {command.command_type}")
     closing = 0
     for command in commands:
         handler = HANDLERS.get(command.command_type)
@@ -148,12 +175,12 @@ def validate_commands(cc: CommandContext, commands: list[Command]) -> None:
                 Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_COMPLETE_WORKFLOW_EXECUTION_ATTRIBUTES,
                 "A command follows the command that closes the workflow.",
             )
-        handler.validate(cc, attributes_of(command))
+        handler.validate(cc, attributes_of(command, handler))
 
 
 def apply_commands(cc: CommandContext, commands: list[Command]) -> None:
     for command in commands:
-        event = HANDLERS[command.command_type].apply(cc, attributes_of(command))
+        event = HANDLERS[command.command_type].apply(cc, attributes_of(command, HANDLERS[command.command_type]))
         # Like the reference: a command's summary, details and event groups go on the event it produced.
         if event is not None and (command.HasField("user_metadata") or command.event_group_markers):
             cc.ms.annotate_event(
@@ -650,29 +677,82 @@ def _apply_protocol_message(cc: CommandContext, a: ProtocolMessageCommandAttribu
     return None  # the message's own events carry no command metadata
 
 
+C = CommandType
 HANDLERS: dict[int, Handler] = {
-    CommandType.COMMAND_TYPE_SCHEDULE_ACTIVITY_TASK: Handler(_validate_schedule_activity, _apply_schedule_activity),
-    CommandType.COMMAND_TYPE_REQUEST_CANCEL_ACTIVITY_TASK: Handler(_validate_cancel_activity, _apply_cancel_activity),
-    CommandType.COMMAND_TYPE_START_TIMER: Handler(_validate_start_timer, _apply_start_timer),
-    CommandType.COMMAND_TYPE_CANCEL_TIMER: Handler(_validate_cancel_timer, _apply_cancel_timer),
-    CommandType.COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION: Handler(_no_validation, _apply_complete),
-    CommandType.COMMAND_TYPE_FAIL_WORKFLOW_EXECUTION: Handler(_no_validation, _apply_fail),
-    CommandType.COMMAND_TYPE_CANCEL_WORKFLOW_EXECUTION: Handler(_no_validation, _apply_cancel),
-    CommandType.COMMAND_TYPE_CONTINUE_AS_NEW_WORKFLOW_EXECUTION: Handler(
-        _validate_continue_as_new, _apply_continue_as_new
+    C.COMMAND_TYPE_SCHEDULE_ACTIVITY_TASK: Handler(
+        _validate_schedule_activity,
+        _apply_schedule_activity,
+        Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_SCHEDULE_ACTIVITY_ATTRIBUTES,
     ),
-    CommandType.COMMAND_TYPE_RECORD_MARKER: Handler(_validate_marker, _apply_marker),
-    CommandType.COMMAND_TYPE_START_CHILD_WORKFLOW_EXECUTION: Handler(_validate_start_child, _apply_start_child),
-    CommandType.COMMAND_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION: Handler(
+    C.COMMAND_TYPE_REQUEST_CANCEL_ACTIVITY_TASK: Handler(
+        _validate_cancel_activity,
+        _apply_cancel_activity,
+        Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_REQUEST_CANCEL_ACTIVITY_ATTRIBUTES,
+    ),
+    C.COMMAND_TYPE_START_TIMER: Handler(
+        _validate_start_timer,
+        _apply_start_timer,
+        Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_START_TIMER_ATTRIBUTES,
+    ),
+    C.COMMAND_TYPE_CANCEL_TIMER: Handler(
+        _validate_cancel_timer,
+        _apply_cancel_timer,
+        Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_CANCEL_TIMER_ATTRIBUTES,
+    ),
+    C.COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION: Handler(
+        _no_validation,
+        _apply_complete,
+        Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_COMPLETE_WORKFLOW_EXECUTION_ATTRIBUTES,
+    ),
+    C.COMMAND_TYPE_FAIL_WORKFLOW_EXECUTION: Handler(
+        _no_validation,
+        _apply_fail,
+        Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_FAIL_WORKFLOW_EXECUTION_ATTRIBUTES,
+    ),
+    C.COMMAND_TYPE_CANCEL_WORKFLOW_EXECUTION: Handler(
+        _no_validation,
+        _apply_cancel,
+        Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_CANCEL_WORKFLOW_EXECUTION_ATTRIBUTES,
+    ),
+    C.COMMAND_TYPE_CONTINUE_AS_NEW_WORKFLOW_EXECUTION: Handler(
+        _validate_continue_as_new,
+        _apply_continue_as_new,
+        Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_CONTINUE_AS_NEW_ATTRIBUTES,
+    ),
+    C.COMMAND_TYPE_RECORD_MARKER: Handler(
+        _validate_marker,
+        _apply_marker,
+        Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_RECORD_MARKER_ATTRIBUTES,
+    ),
+    C.COMMAND_TYPE_START_CHILD_WORKFLOW_EXECUTION: Handler(
+        _validate_start_child,
+        _apply_start_child,
+        Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_START_CHILD_EXECUTION_ATTRIBUTES,
+    ),
+    C.COMMAND_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION: Handler(
         _validate_external(Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_SIGNAL_WORKFLOW_EXECUTION_ATTRIBUTES),
         _apply_signal_external,
+        Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_SIGNAL_WORKFLOW_EXECUTION_ATTRIBUTES,
     ),
-    CommandType.COMMAND_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION: Handler(
-        _validate_cancel_external, _apply_cancel_external
+    C.COMMAND_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION: Handler(
+        _validate_cancel_external,
+        _apply_cancel_external,
+        Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_ATTRIBUTES,
     ),
-    CommandType.COMMAND_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES: Handler(
-        _validate_upsert_search_attributes, _apply_upsert_search_attributes
+    C.COMMAND_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES: Handler(
+        _validate_upsert_search_attributes,
+        _apply_upsert_search_attributes,
+        Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_SEARCH_ATTRIBUTES,
     ),
-    CommandType.COMMAND_TYPE_MODIFY_WORKFLOW_PROPERTIES: Handler(_no_validation, _apply_modify_properties),
-    CommandType.COMMAND_TYPE_PROTOCOL_MESSAGE: Handler(_validate_protocol_message, _apply_protocol_message),
+    C.COMMAND_TYPE_MODIFY_WORKFLOW_PROPERTIES: Handler(
+        _no_validation,
+        _apply_modify_properties,
+        Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_MODIFY_WORKFLOW_PROPERTIES_ATTRIBUTES,
+    ),
+    C.COMMAND_TYPE_PROTOCOL_MESSAGE: Handler(
+        _validate_protocol_message,
+        _apply_protocol_message,
+        Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_UPDATE_WORKFLOW_EXECUTION_MESSAGE,
+    ),
 }
+_COMMAND_TYPES = frozenset(CommandType.values())

@@ -112,7 +112,7 @@ def _apply_completion(
     if ms.buffered_events and any(c.command_type in CLOSE_COMMANDS for c in commands):
         # New events arrived while the worker decided to close: it must see them first.
         cause = WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND
-        abort_sent_updates(tx)
+        abort_sent_updates(tx.ctx)
         fail_workflow_task_in_place(engine, tx, cause, server_failure(UNHANDLED_COMMAND), request.identity)
         return UNHANDLED_COMMAND
     cc = CommandContext(engine=engine, tx=tx, completed_event_id=0, identity=request.identity, messages=processor)
@@ -122,7 +122,11 @@ def _apply_completion(
         logger.info(
             "workflow task failed: %s", error.message, extra={"workflow_id": ms.workflow_id, "run_id": ms.run_id}
         )
-        abort_sent_updates(tx)
+        abort_sent_updates(tx.ctx)
+        if wft.attempt > 1:
+            # As on the reference: a retry refused again is not failed once more (the worker would
+            # loop as fast as it can); the task is left to time out, and is retried after that.
+            raise InvalidArgumentError(error.message) from None
         fail_workflow_task_in_place(engine, tx, error.cause, server_failure(error.message), request.identity)
         return error.message
     if wft.transient:

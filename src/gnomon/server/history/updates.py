@@ -204,18 +204,17 @@ class MessageProcessor:
                 self.tx.on_commit.append(functools.partial(_complete, ctx, pending, UNPROCESSED))
 
 
-def abort_sent_updates(tx: Transition) -> None:
-    """The server failed the workflow task the worker was completing: end the updates it had seen.
+def abort_sent_updates(ctx: RunContext) -> None:
+    """The server refuses the completion of the task the worker was completing: end the updates it had seen.
 
     As on the reference, an update the workflow saw is not retried (the failed task will be
     attempted again, and so would the update, endlessly); its caller is told the workflow was
     not ready. Updates the workflow never saw stay admitted and go out with the next attempt.
     """
-    ctx = tx.ctx
     error = FailedPreconditionError(WORKFLOW_TASK_FAILED, details=WorkflowNotReadyFailure())
-    for pending in _registry(ctx).values():
+    for pending in list(_registry(ctx).values()):
         if pending.sent and not pending.accepted.done():
-            tx.on_commit.append(functools.partial(_abort, ctx, pending, error))
+            _abort(ctx, pending, error)
 
 
 def _settle(future: asyncio.Future[None], value: None) -> None:
