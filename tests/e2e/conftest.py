@@ -7,13 +7,12 @@ import time
 
 import pytest
 from temporalio.api.enums.v1 import IndexedValueType
-from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest, ListSearchAttributesRequest
 from temporalio.client import Client
-from temporalio.service import RPCError, RPCStatusCode
 
 from tests.e2e.activities import E2EActivities
-from tests.e2e.helpers import NAMESPACE, wait_for
+from tests.e2e.helpers import NAMESPACE
 from tests.e2e.workflows import INT_SA, KEYWORD_SA
+from tests.support.search_attributes import ensure_search_attributes
 from tests.support.servers import ServerProcess
 
 CUSTOM_SEARCH_ATTRIBUTES: dict[str, IndexedValueType.ValueType] = {
@@ -53,27 +52,9 @@ def activities() -> E2EActivities:
     return E2EActivities()
 
 
-async def _registered(client: Client) -> dict[str, IndexedValueType.ValueType]:
-    resp = await client.operator_service.list_search_attributes(ListSearchAttributesRequest(namespace=NAMESPACE))
-    return dict(resp.custom_attributes)
-
-
 @pytest.fixture(scope="session")
 async def search_attributes(server: ServerProcess) -> dict[str, IndexedValueType.ValueType]:
     """Register the suite's custom search attributes (OperatorService.AddSearchAttributes) once per session."""
     client = await Client.connect(server.address, namespace=NAMESPACE)
-    missing = {k: v for k, v in CUSTOM_SEARCH_ATTRIBUTES.items() if k not in await _registered(client)}
-    if missing:
-        try:
-            await client.operator_service.add_search_attributes(
-                AddSearchAttributesRequest(namespace=NAMESPACE, search_attributes=missing)
-            )
-        except RPCError as err:
-            if err.status != RPCStatusCode.ALREADY_EXISTS:
-                raise
-
-    async def all_present() -> bool:
-        return set(CUSTOM_SEARCH_ATTRIBUTES) <= set(await _registered(client))
-
-    await wait_for(all_present, what="custom search attributes to be registered")
+    await ensure_search_attributes(client, NAMESPACE, CUSTOM_SEARCH_ATTRIBUTES)
     return CUSTOM_SEARCH_ATTRIBUTES

@@ -53,6 +53,7 @@ class GnomonServer:
             ms, self.search_attributes.custom(ms.namespace_id)
         )
         self.history.engine.annotate_search_attributes = self.search_attributes.annotate
+        self.history.engine.validate_search_attributes = self.search_attributes.validate
         self.visibility = VisibilityService(self.persistence, self.search_attributes)
         self.frontend = WorkflowService(
             self.namespaces, self.history, self.matching, self.search_attributes, self.visibility

@@ -14,8 +14,9 @@ from temporalio.api.taskqueue.v1 import TaskQueue
 
 from gnomon.server.batch import BatchOperations
 from gnomon.server.errors import FailedPreconditionError, InvalidArgumentError
-from gnomon.server.frontend.validation import non_negative, require
+from gnomon.server.frontend.validation import require, valid_duration
 from gnomon.server.frontend.validation import run_id as valid_run_id
+from gnomon.server.history import retry
 from gnomon.server.history.engine import HistoryEngine, RunContext
 from gnomon.server.history.service import HistoryService
 from gnomon.server.history.tokens import TaskToken, TokenKind
@@ -55,17 +56,29 @@ def task_poll_timeout(context: CallContext) -> float:
 
 def started_attributes(request: Any) -> WorkflowExecutionStartedEventAttributes:
     """The started event's attributes from a Start or SignalWithStart request."""
-    for name in ("workflow_execution_timeout", "workflow_run_timeout", "workflow_task_timeout"):
-        non_negative(getattr(request, name), name)
     attrs = WorkflowExecutionStartedEventAttributes(
         task_queue=TaskQueue(name=request.task_queue.name, kind=TaskQueueKind.TASK_QUEUE_KIND_NORMAL)
     )
     copy_fields(
-        attrs, request, "workflow_type", "input", "workflow_execution_timeout", "workflow_run_timeout",
-        "workflow_task_timeout", "identity", "cron_schedule", "memo", "search_attributes", "header", "priority",
-        "retry_policy",
+        attrs, request, "workflow_type", "input", "identity", "cron_schedule", "memo", "search_attributes", "header",
+        "priority", "retry_policy",
     )  # fmt: skip
+    for name, what in _TIMEOUTS:
+        if request.HasField(name):
+            getattr(attrs, name).CopyFrom(valid_duration(getattr(request, name), what))
+    if request.HasField("retry_policy"):
+        problem = retry.problem(request.retry_policy)
+        if problem is not None:
+            raise InvalidArgumentError(problem)
     return attrs
+
+
+# The start's timeouts, and how the reference names them in its errors.
+_TIMEOUTS = (
+    ("workflow_execution_timeout", "WorkflowExecutionTimeoutSeconds"),
+    ("workflow_run_timeout", "WorkflowRunTimeoutSeconds"),
+    ("workflow_task_timeout", "WorkflowTaskTimeoutSeconds"),
+)
 
 
 class FrontendBase:

@@ -14,7 +14,7 @@ from gnomon.server.frontend.base import (
     FrontendBase,
 )
 from gnomon.server.frontend.status import rpc
-from gnomon.server.frontend.validation import non_negative, require
+from gnomon.server.frontend.validation import require, valid_duration
 from gnomon.server.protoutil import seconds
 
 
@@ -58,7 +58,7 @@ class NamespaceRpcs(FrontendBase):
     ) -> api.RegisterNamespaceResponse:
         if not seconds(request.workflow_execution_retention_period):
             raise InvalidArgumentError("A valid retention period is not set on request.")
-        non_negative(request.workflow_execution_retention_period, "WorkflowExecutionRetentionPeriod")
+        valid_duration(request.workflow_execution_retention_period, "WorkflowExecutionRetentionPeriod")
         retention = (
             request.workflow_execution_retention_period.ToTimedelta()
             if request.HasField("workflow_execution_retention_period")
@@ -108,8 +108,8 @@ class NamespaceRpcs(FrontendBase):
             for key, value in update.data.items():
                 info.data[key] = value
         if request.HasField("config") and request.config.HasField("workflow_execution_retention_ttl"):
-            non_negative(request.config.workflow_execution_retention_ttl, "WorkflowExecutionRetentionTtl")
-            current.config.workflow_execution_retention_ttl.CopyFrom(request.config.workflow_execution_retention_ttl)
+            retention = valid_duration(request.config.workflow_execution_retention_ttl, "WorkflowExecutionRetentionTtl")
+            current.config.workflow_execution_retention_ttl.CopyFrom(retention)
         await self.namespaces.save(current)
         return api.UpdateNamespaceResponse(
             namespace_info=current.namespace_info,

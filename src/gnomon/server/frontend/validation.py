@@ -11,6 +11,7 @@ from google.protobuf.duration_pb2 import Duration
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from gnomon.server.errors import InvalidArgumentError
+from gnomon.server.protoutil import capped, duration_problem
 
 MAX_ID_LENGTH = 1000
 
@@ -55,9 +56,13 @@ def _values_of(enum: ProtoEnum) -> frozenset[int]:
     return frozenset(enum.values())
 
 
-def non_negative(duration: Duration, what: str) -> None:
-    if duration.seconds < 0 or duration.nanos < 0:
-        raise InvalidArgumentError(f"Invalid {what}: it must not be negative.")
+def valid_duration(value: Duration, what: str) -> Duration:
+    """``value`` capped at 100 years, as the reference reads a duration; INVALID_ARGUMENT, in its
+    wording, for a negative one or one whose seconds and nanos have different signs."""
+    problem = duration_problem(value)
+    if problem is not None:
+        raise InvalidArgumentError(f"An invalid {what} is set on request. cause: {problem}")
+    return capped(value)
 
 
 def valid_timestamp(timestamp: Timestamp, what: str) -> Timestamp:

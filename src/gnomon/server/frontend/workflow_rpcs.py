@@ -26,7 +26,7 @@ from gnomon.server.frontend.base import (
     started_attributes,
 )
 from gnomon.server.frontend.status import rpc
-from gnomon.server.frontend.validation import known_enum, non_negative, require
+from gnomon.server.frontend.validation import known_enum, require, valid_duration
 from gnomon.server.history import cron, lifecycle, query, updates
 from gnomon.server.history.describe import describe
 from gnomon.server.history.history_api import get_history, get_history_reverse
@@ -72,7 +72,7 @@ class WorkflowRpcs(FrontendBase):
         require(request.task_queue.name, "TaskQueue")
         known_enum(WorkflowIdReusePolicy, request.workflow_id_reuse_policy, "WorkflowIdReusePolicy")
         known_enum(WorkflowIdConflictPolicy, request.workflow_id_conflict_policy, "WorkflowIdConflictPolicy")
-        non_negative(request.workflow_start_delay, "WorkflowStartDelay")
+        start_delay = valid_duration(request.workflow_start_delay, "WorkflowStartDelaySeconds")
         self.search_attributes.validate(namespace_id, request.search_attributes, request.namespace)
         if request.cron_schedule:
             cron.parse(request.cron_schedule)
@@ -85,7 +85,7 @@ class WorkflowRpcs(FrontendBase):
             request_id=request.request_id or new_id(),
             reuse_policy=request.workflow_id_reuse_policy,
             conflict_policy=request.workflow_id_conflict_policy,
-            start_delay=seconds(request.workflow_start_delay),
+            start_delay=seconds(start_delay),
             user_metadata=request.user_metadata if request.HasField("user_metadata") else None,
         )
 

@@ -31,7 +31,7 @@ from temporalio.api.command.v1 import (
     StartTimerCommandAttributes,
     UpsertWorkflowSearchAttributesCommandAttributes,
 )
-from temporalio.api.common.v1 import Payload, Payloads, WorkflowExecution
+from temporalio.api.common.v1 import Payload, Payloads, SearchAttributes, WorkflowExecution
 from temporalio.api.enums.v1 import (
     CommandType,
     ContinueAsNewInitiator,
@@ -70,7 +70,7 @@ from gnomon.server.history.successor import append_successor, cron_backoff, retr
 from gnomon.server.history.updates import MessageProcessor
 from gnomon.server.history.workflow_task import DEFAULT_WORKFLOW_TASK_TIMEOUT
 from gnomon.server.ids import new_id
-from gnomon.server.protoutil import capped, copy_fields, duration, duration_problem, seconds
+from gnomon.server.protoutil import MAX_DURATION_SECONDS, capped, copy_fields, duration, duration_problem, seconds
 
 Cause = WorkflowTaskFailedCause
 CONTINUE_AS_NEW_MIN_INTERVAL = 1.0
@@ -193,15 +193,36 @@ def apply_commands(cc: CommandContext, commands: list[Command]) -> None:
 # -- activities ------------------------------------------------------------------------------
 
 
+_ACTIVITY_TIMEOUTS = (
+    "schedule_to_close_timeout",
+    "schedule_to_start_timeout",
+    "start_to_close_timeout",
+    "heartbeat_timeout",
+)
+
+
+def _check_durations(cause: int, attrs: Message, names: tuple[str, ...]) -> None:
+    """CommandError for a negative (or mixed-sign) duration among ``names`` (longer ones are capped later)."""
+    for name in names:
+        problem = duration_problem(getattr(attrs, name))
+        if problem is not None:
+            what = "".join(part.title() for part in name.split("_"))
+            command = type(attrs).__name__.removesuffix("Attributes")
+            raise CommandError(cause, f"An invalid {what} is set on {command}: {problem}.")
+
+
+def _check_retry_policy(cause: int, attrs: Message) -> None:
+    if attrs.HasField("retry_policy"):
+        problem = retry.problem(attrs.retry_policy)  # type: ignore[attr-defined]
+        if problem is not None:
+            raise CommandError(cause, problem)
+
+
 def _activity_timeouts(ms: MutableState, a: ScheduleActivityTaskCommandAttributes) -> tuple[float, float, float, float]:
     """schedule-to-close, schedule-to-start, start-to-close, heartbeat, as Temporal derives them."""
     run_timeout = seconds(ms.started.workflow_run_timeout)
-    s2c, s2s, st2c, hb = (
-        seconds(a.schedule_to_close_timeout),
-        seconds(a.schedule_to_start_timeout),
-        seconds(a.start_to_close_timeout),
-        seconds(a.heartbeat_timeout),
-    )
+    # Each capped at 100 years, as the reference caps them.
+    s2c, s2s, st2c, hb = (seconds(capped(getattr(a, name))) for name in _ACTIVITY_TIMEOUTS)
     if run_timeout:
         s2c = min(s2c, run_timeout) if s2c else run_timeout
         s2s = min(s2s, run_timeout) if s2s else 0
@@ -231,6 +252,8 @@ def _validate_schedule_activity(cc: CommandContext, a: ScheduleActivityTaskComma
     if activity_id in cc.activity_ids or any(i.activity_id == activity_id for i in cc.ms.activities.values()):
         raise CommandError(bad, f"Activity ID {activity_id!r} is already in use by a pending activity.")
     cc.activity_ids.add(activity_id)
+    _check_durations(bad, a, _ACTIVITY_TIMEOUTS)
+    _check_retry_policy(bad, a)
     _activity_timeouts(cc.ms, a)
 
 
@@ -411,7 +434,11 @@ def _apply_cancel(cc: CommandContext, a: CancelWorkflowExecutionCommandAttribute
 
 
 def _validate_continue_as_new(cc: CommandContext, a: ContinueAsNewWorkflowExecutionCommandAttributes) -> None:
-    del cc, a
+    bad = Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_CONTINUE_AS_NEW_ATTRIBUTES
+    _check_durations(bad, a, ("workflow_run_timeout", "workflow_task_timeout", "backoff_start_interval"))
+    _check_retry_policy(bad, a)
+    if a.HasField("search_attributes"):
+        _check_search_attributes(cc, Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_SEARCH_ATTRIBUTES, a.search_attributes)
 
 
 def _apply_continue_as_new(
@@ -421,8 +448,10 @@ def _apply_continue_as_new(
     new_run_id = new_id()
     workflow_type = a.workflow_type if a.workflow_type.name else ms.started.workflow_type
     queue = TaskQueue(name=a.task_queue.name or ms.task_queue, kind=TaskQueueKind.TASK_QUEUE_KIND_NORMAL)
-    run_timeout = a.workflow_run_timeout if seconds(a.workflow_run_timeout) else ms.started.workflow_run_timeout
-    task_timeout = a.workflow_task_timeout if seconds(a.workflow_task_timeout) else ms.started.workflow_task_timeout
+    run_timeout = capped(a.workflow_run_timeout) if seconds(a.workflow_run_timeout) else ms.started.workflow_run_timeout
+    task_timeout = (
+        capped(a.workflow_task_timeout) if seconds(a.workflow_task_timeout) else ms.started.workflow_task_timeout
+    )
     initiator = a.initiator or ContinueAsNewInitiator.CONTINUE_AS_NEW_INITIATOR_WORKFLOW
     closed = WorkflowExecutionContinuedAsNewEventAttributes(
         new_execution_run_id=new_run_id,
@@ -463,7 +492,7 @@ def _apply_continue_as_new(
     # Like the reference, a run that continues as new quickly waits until a minimum
     # interval has passed since it started, so a loop cannot spin.
     minimum = CONTINUE_AS_NEW_MIN_INTERVAL - (cc.engine.now() - ms.start_time)
-    backoff = max(seconds(a.backoff_start_interval), minimum)
+    backoff = max(seconds(capped(a.backoff_start_interval)), minimum)
     append_successor(cc.engine, cc.tx, started, backoff, run_id=new_run_id)
     return event
 
@@ -491,6 +520,15 @@ def _validate_upsert_search_attributes(cc: CommandContext, a: UpsertWorkflowSear
             Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_SEARCH_ATTRIBUTES,
             "SearchAttributes are not set on UpsertWorkflowSearchAttributesCommand.",
         )
+    _check_search_attributes(cc, Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_SEARCH_ATTRIBUTES, a.search_attributes)
+
+
+def _check_search_attributes(cc: CommandContext, cause: int, attributes: SearchAttributes) -> None:
+    """CommandError for attributes the run may not set (undefined, of the wrong type, too large)."""
+    try:
+        cc.engine.validate_search_attributes(cc.ms.namespace_id, attributes, cc.ms.namespace)
+    except InvalidArgumentError as error:
+        raise CommandError(cause, error.message) from None
 
 
 def _apply_upsert_search_attributes(
@@ -548,7 +586,11 @@ def _validate_start_child(cc: CommandContext, a: StartChildWorkflowExecutionComm
         raise CommandError(bad, "WorkflowId is not set on StartChildWorkflowExecutionCommand.")
     if not a.workflow_type.name:
         raise CommandError(bad, "WorkflowType is not set on StartChildWorkflowExecutionCommand.")
+    _check_durations(bad, a, ("workflow_execution_timeout", "workflow_run_timeout", "workflow_task_timeout"))
+    _check_retry_policy(bad, a)
     _target_namespace(cc, a.namespace, bad)
+    if a.HasField("search_attributes") and (not a.namespace or a.namespace == cc.ms.namespace):
+        _check_search_attributes(cc, Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_SEARCH_ATTRIBUTES, a.search_attributes)
 
 
 def _apply_start_child(cc: CommandContext, a: StartChildWorkflowExecutionCommandAttributes) -> HistoryEvent | None:
@@ -570,6 +612,9 @@ def _apply_start_child(cc: CommandContext, a: StartChildWorkflowExecutionCommand
         "workflow_task_timeout", "control", "workflow_id_reuse_policy", "retry_policy", "cron_schedule", "header",
         "memo", "search_attributes", "priority", "inherit_build_id",
     )  # fmt: skip
+    for timeout in (attrs.workflow_execution_timeout, attrs.workflow_run_timeout, attrs.workflow_task_timeout):
+        if timeout.seconds >= MAX_DURATION_SECONDS:  # only a set one can be that long: unset ones stay unset
+            timeout.CopyFrom(capped(timeout))
     # The reference records the run and task timeouts the child will get.
     attrs.workflow_run_timeout.SetInParent()
     task_timeout = seconds(attrs.workflow_task_timeout) or DEFAULT_WORKFLOW_TASK_TIMEOUT

@@ -159,6 +159,8 @@ class HistoryEngine:
         self.visibility_record: Callable[[MutableState], VisibilityRecord] | None = None
         # Records each search attribute value's type in its payload (set by the server).
         self.annotate_search_attributes: Callable[[str, SearchAttributes], None] = lambda ns_id, attributes: None
+        # Raises InvalidArgumentError for attributes a command may not set (set by the server).
+        self.validate_search_attributes: Callable[[str, SearchAttributes, str], None] = lambda ns_id, sa, ns: None
         # Run once per open run at start-up, for work that closed runs still owe it.
         self.recoverers: list[Callable[[HistoryEngine, RunContext], Awaitable[None]]] = []
         # Told when a run's cached state is dropped, with what only memory held (waiting updates).

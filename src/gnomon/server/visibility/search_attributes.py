@@ -12,6 +12,7 @@ from temporalio.api.enums.v1 import IndexedValueType
 
 from gnomon.server.errors import AlreadyExistsError, InvalidArgumentError
 from gnomon.server.persistence import Persistence
+from gnomon.server.visibility.search_attribute_values import MAX_ATTRIBUTES, size_problem, value_problem
 
 T = IndexedValueType
 
@@ -41,6 +42,16 @@ SYSTEM_ATTRIBUTES: dict[str, int] = {
     "TemporalScheduledById": T.INDEXED_VALUE_TYPE_KEYWORD,
     "TemporalSchedulePaused": T.INDEXED_VALUE_TYPE_BOOL,
 }
+
+# System attributes a workflow may set itself (the reference's "predefined white list"): the
+# SDKs' patch markers among them. Every other system attribute is the server's alone.
+WRITABLE_SYSTEM_ATTRIBUTES = frozenset(
+    {
+        "TemporalChangeVersion", "BinaryChecksums", "BuildIds", "BatcherNamespace", "BatcherUser",
+        "TemporalScheduledStartTime", "TemporalScheduledById", "TemporalSchedulePaused", "TemporalNamespaceDivision",
+        "TemporalPauseInfo", "TemporalReportedProblems",
+    }
+)  # fmt: skip
 
 # What `temporal server start-dev` predefines in every namespace.
 PREDEFINED_CUSTOM: dict[str, int] = {
@@ -112,10 +123,25 @@ class SearchAttributeRegistry:
                 payload.metadata["type"] = type_name(value_type).encode()
 
     def validate(self, namespace_id: str, attributes: SearchAttributes, namespace: str) -> None:
-        """INVALID_ARGUMENT naming the first attribute that is not defined (or is a system one)."""
+        """INVALID_ARGUMENT, in the reference's words, for attributes a start or an upsert may not set.
+
+        One that is not defined (or is a system one), a value that does not fit its type, too
+        many attributes, or values too large (see :mod:`.search_attribute_values`).
+        """
+        if len(attributes.indexed_fields) > MAX_ATTRIBUTES:
+            raise InvalidArgumentError(size_problem(attributes) or "too many search attributes")
         custom = self._custom.get(namespace_id, {})
-        for name in attributes.indexed_fields:
+        for name, payload in attributes.indexed_fields.items():
+            value_type = custom.get(name)
             if name in SYSTEM_ATTRIBUTES:
-                raise InvalidArgumentError(f"Search attribute {name} is reserved by system.")
-            if name not in custom:
+                if name not in WRITABLE_SYSTEM_ATTRIBUTES:
+                    raise InvalidArgumentError(f"{name} attribute can't be set in SearchAttributes")
+                value_type = SYSTEM_ATTRIBUTES[name]
+            if value_type is None:
                 raise InvalidArgumentError(f"Namespace {namespace} has no mapping defined for search attribute {name}")
+            problem = value_problem(name, type_name(value_type), value_type, payload)
+            if problem is not None:
+                raise InvalidArgumentError(problem)
+        problem = size_problem(attributes)
+        if problem is not None:
+            raise InvalidArgumentError(problem)
