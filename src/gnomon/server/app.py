@@ -13,6 +13,7 @@ from temporalio.api.workflowservice.v1 import service_pb2_grpc as workflow_grpc
 from gnomon.server.frontend import WorkflowService
 from gnomon.server.frontend.operator import OperatorService
 from gnomon.server.history.service import HistoryService
+from gnomon.server.limits import Limits
 from gnomon.server.matching import MatchingService
 from gnomon.server.namespaces import NamespaceRegistry
 from gnomon.server.persistence import Persistence, SqlitePersistence
@@ -26,8 +27,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-MAX_MESSAGE_BYTES = 128 * 1024 * 1024
-
 
 @dataclass
 class ServerConfig:
@@ -38,6 +37,7 @@ class ServerConfig:
     db_filename: str = ":memory:"
     namespaces: list[str] = field(default_factory=lambda: ["default"])
     ui_port: int | None = None  # serve the web UI on this port (None: headless)
+    limits: Limits = field(default_factory=Limits)
 
 
 class GnomonServer:
@@ -76,7 +76,7 @@ class GnomonServer:
             await self.namespaces.ensure(name)
             await self.search_attributes.ensure_predefined(self.namespaces.id_of(name))
         await self.history.start()
-        self._grpc = GrpcServer(max_message_bytes=MAX_MESSAGE_BYTES)
+        self._grpc = GrpcServer(self.config.limits)
         workflow_grpc.add_WorkflowServiceServicer_to_server(self.frontend, self._grpc)
         operator_grpc.add_OperatorServiceServicer_to_server(self.operator, self._grpc)
         self.port = await self._grpc.start(self.config.ip, self.config.port)
