@@ -43,9 +43,8 @@ def test_beyond_the_budget_only_the_oldest_request_proceeds_and_the_rest_wait_th
     assert budget.grant(third, oldest) == 0
     assert list(budget.starved) == [3, 5]
     assert budget.grant(first, oldest) > 0  # over budget, but the oldest may always finish
-    budget.arrived(first)
     first.complete = True
-    budget.started(first, 200 * KIB)
+    budget.arrived(first, 200 * KIB)
     budget.released(first)  # its call ended: budget freed, handed out oldest first
     assert [s.stream_id for s, _ in budget.regrants(lambda: second)] == [3]
     assert list(budget.starved) == [5]
@@ -55,9 +54,8 @@ def test_calls_in_progress_filling_the_budget_stop_even_the_oldest() -> None:
     budget = RequestBudget(256 * KIB)
     running = Stream(1, [], f.DEFAULT_WINDOW, 0.0)
     budget.opened(running)
-    budget.arrived(running)
     running.complete = True
-    budget.started(running, 300 * KIB)
+    budget.arrived(running, 300 * KIB)
     stream = arriving(3, budget, 200 * KIB)
     assert budget.grant(stream, lambda: stream) == 0  # calls end by themselves and free it
     budget.released(running)

@@ -3,9 +3,11 @@
 A unary call's request must be held whole before its handler runs, so HTTP/2's windows
 are the only brake on what a client makes the server buffer. Each stream starts with the
 64 KiB window HTTP/2 gives it; more is granted only as the gRPC prefix shows the message
-needs it, and only while the connection's budget lasts. A stream counts against the budget
-what it has received plus the window it may still fill while its request arrives, then its
-message's size until the call's response has gone, so calls in progress count too.
+needs it, and only while the connection's budget lasts. A request that takes more than one
+frame counts against the budget the window it was given (its initial window and every
+grant) while it arrives, then its message's size until the call's response has gone, so
+calls in progress count too. A request that arrives in one frame (almost every request) is
+not counted: those are bounded by the concurrent stream limit times the initial window.
 
 Budget alone could deadlock: streams each holding part of a message can fill it with none
 complete. So the oldest request still arriving is granted regardless, unless calls in
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
+from gnomon.server.transport import frames as f
 from gnomon.server.transport.stream import Stream
 
 
@@ -32,19 +35,17 @@ class RequestBudget:
         self.starved: dict[int, Stream] = {}  # streams refused window, oldest first
 
     def opened(self, stream: Stream) -> None:
-        self.arriving += stream.reserved
+        """The stream's request takes more than one frame: count the window it started with."""
+        stream.reserved = f.DEFAULT_WINDOW
+        self.arriving += f.DEFAULT_WINDOW
 
-    def arrived(self, stream: Stream) -> None:
-        """The request is whole: what it had reserved for arriving data is no longer needed."""
+    def arrived(self, stream: Stream, size: int) -> None:
+        """The request is whole: its call holds the message's ``size`` (0 if refused) until it ends."""
         self.arriving -= stream.reserved
-        stream.reserved = 0
-        if self.starved:
-            self.starved.pop(stream.stream_id, None)
-
-    def started(self, stream: Stream, size: int) -> None:
-        """The call starts, holding its message's ``size`` until it ends."""
         stream.reserved = size
         self.calls += size
+        if self.starved:
+            self.starved.pop(stream.stream_id, None)
 
     def released(self, stream: Stream) -> None:
         """The stream is gone (answered or reset): all it held is free."""

@@ -79,12 +79,16 @@ class Connection(asyncio.Protocol):
         self._on_close = on_close
         self._limits = limits
         self._max_unsent = limits.max_connection_unsent_bytes
+        self._max_message = limits.max_message_bytes
+        self._max_streams = limits.max_concurrent_streams
         self._max_block = _BLOCK_FACTOR * limits.max_header_list_bytes
         self._transport: asyncio.Transport | None = None
         # Frames written during one event-loop iteration go out in one send (see _write).
         self._outbox: list[bytes] = []
         self._loop = asyncio.get_running_loop()
-        self._now = self._loop.time()  # the loop's clock when data last arrived, or at the last sweep
+        # The loop's clock at the last sweep: timestamps need no more precision than the
+        # sweeps that check them, and reading the clock per frame would cost every call.
+        self._now = self._loop.time()
         self._buffer = bytearray()
         self._preface_seen = False
         self._decoder = HeaderDecoder(max_header_list_size=limits.max_header_list_bytes)
@@ -151,7 +155,6 @@ class Connection(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         if self._closing_since is not None:
             return
-        self._now = self._loop.time()
         buffer = self._buffer
         buffer += data
         try:
@@ -186,7 +189,8 @@ class Connection(asyncio.Protocol):
         position = 0
         size = len(buffer)
         unpack = _FRAME_HEADER.unpack_from
-        while size - position >= 9 and self._closing_since is None:
+        # Only an exception (a connection error) closes the connection while frames are read.
+        while size - position >= 9:
             length_high, length_low, kind, flags, stream_id = unpack(buffer, position)
             length = length_high << 8 | length_low
             if length > _OUR_MAX_FRAME:
@@ -281,15 +285,13 @@ class Connection(asyncio.Protocol):
             self._reset(stream_id, f.PROTOCOL_ERROR, "stream depends on itself")
         elif self._going_away:
             self._reset(stream_id, f.REFUSED_STREAM, "server going away")
-        elif len(self._streams) >= self._limits.max_concurrent_streams:
+        elif len(self._streams) >= self._max_streams:
             self._reset(stream_id, f.REFUSED_STREAM, "too many concurrent streams")
         else:
             stream = Stream(stream_id, headers, self._peer_initial_window, self._now)
             self._streams[stream_id] = stream
-            self._budget.opened(stream)
             if too_large is not None:
-                if end_stream:
-                    self._mark_complete(stream)
+                stream.complete = end_stream
                 self._reject(stream, f.STATUS_RESOURCE_EXHAUSTED, str(too_large))
             elif end_stream:
                 self._received_request(stream)
@@ -311,8 +313,10 @@ class Connection(asyncio.Protocol):
         if stream.recv_window < 0:
             self._reset(stream_id, f.FLOW_CONTROL_ERROR, "DATA beyond the stream's window")
             return
-        stream.active_at = self._now
-        stream.append(payload)
+        if stream.body:
+            stream.append(payload)
+        else:
+            stream.body = payload  # most requests are one DATA frame: no copy
         if flags & f.FLAG_END_STREAM:
             self._received_request(stream)
         else:
@@ -331,34 +335,35 @@ class Connection(asyncio.Protocol):
     def _received_part(self, stream: Stream) -> None:
         """Part of a request body arrived: check it against the limits, grant the window it needs."""
         try:
-            stream.check_prefix(self._limits.max_message_bytes)
+            stream.check_prefix(self._max_message)
         except Refusal as refusal:
             self._reject(stream, refusal.code, refusal.message)
             return
+        stream.active_at = self._now
+        if not stream.reserved:
+            self._budget.opened(stream)
         increment = self._budget.grant(stream, self._oldest_arriving)
         if increment:
             self._granted(stream, increment)
 
     def _received_request(self, stream: Stream) -> None:
         """END_STREAM: the request is whole. Check its one message, then start the call."""
-        self._mark_complete(stream)
+        stream.complete = True
         try:
-            size = stream.take_message(self._limits.max_message_bytes)
+            size = stream.take_message(self._max_message)
         except Refusal as refusal:
+            if stream.reserved:
+                self._budget.arrived(stream, 0)
             self._reject(stream, refusal.code, refusal.message)
             return
-        self._budget.started(stream, size)
-        if self._budget.starved:
-            self._regrant()
+        if stream.reserved:  # a request that took more than one frame
+            self._budget.arrived(stream, size)
+            if self._budget.starved:  # the window it reserved and did not use is free again
+                self._regrant()
         if self._unsent > self._max_unsent or self._writing_paused:
             self._deferred.append(stream)
         else:
             stream.task = self._on_request(self, stream)
-
-    def _mark_complete(self, stream: Stream) -> None:
-        """The client is done sending: the stream's window reservation ends."""
-        self._budget.arrived(stream)
-        stream.complete = True
 
     def _granted(self, stream: Stream, increment: int) -> None:
         stream.active_at = self._now
@@ -506,7 +511,8 @@ class Connection(asyncio.Protocol):
         stream_id = stream.stream_id
         if self._streams.pop(stream_id, None) is not stream:
             return
-        self._budget.released(stream)
+        if stream.reserved:
+            self._budget.released(stream)
         if self._blocked.pop(stream_id, None) is not None and stream.pending is not None:
             self._unsent -= len(stream.pending)
         stream.pending = None
@@ -534,7 +540,9 @@ class Connection(asyncio.Protocol):
                 + message
                 + _RESPONSE_TAIL.pack(_TRAILERS_PREFIX, stream_id, f.OK_TRAILERS)
             )
-            self._finished(stream)
+            del self._streams[stream_id]  # _finished(), inlined for the common case
+            if stream.reserved:
+                self._release(stream)
             return
         if self._unsent > 2 * self._max_unsent:
             # Calls that were running when the client stopped reading keep answering; once
@@ -543,7 +551,6 @@ class Connection(asyncio.Protocol):
             return
         self._write(f.frame(f.HEADERS, f.FLAG_END_HEADERS, stream_id, f.RESPONSE_HEADERS))
         stream.pending = memoryview(b"\x00" + (size - 5).to_bytes(4, "big") + message)
-        stream.trailers = f.OK_TRAILERS
         self._unsent += size
         self._flush(stream)
 
@@ -560,6 +567,10 @@ class Connection(asyncio.Protocol):
     def _finished(self, stream: Stream) -> None:
         """The response has gone: release what the call held."""
         del self._streams[stream.stream_id]
+        if stream.reserved:
+            self._release(stream)
+
+    def _release(self, stream: Stream) -> None:
         self._budget.released(stream)
         if self._budget.starved:
             self._regrant()
@@ -583,7 +594,7 @@ class Connection(asyncio.Protocol):
             return
         self._blocked.pop(stream.stream_id, None)
         stream.pending = None
-        self._write(f.frame(f.HEADERS, _END, stream.stream_id, stream.trailers))
+        self._write(f.frame(f.HEADERS, _END, stream.stream_id, f.OK_TRAILERS))
         self._finished(stream)
 
     def _start_deferred(self) -> None:
@@ -635,17 +646,17 @@ class Connection(asyncio.Protocol):
             if self._closing_since is None:
                 self._closing_since = self._now
 
-    def sweep(self, now: float) -> None:
-        """Called about once a second: enforce the timeouts. Never raises."""
+    def sweep(self, now: float, interval: float) -> None:
+        """Called every ``interval`` seconds: enforce the timeouts. Never raises."""
         self._now = now
         if self._transport is None:
             return
         try:
-            self._sweep(now)
+            self._sweep(now, interval)
         except Exception:
             self._crash("checking timeouts")
 
-    def _sweep(self, now: float) -> None:
+    def _sweep(self, now: float, interval: float) -> None:
         assert self._transport is not None
         limits = self._limits
         if self._closing_since is not None:
@@ -653,7 +664,7 @@ class Connection(asyncio.Protocol):
             if closing > _LINGER and (not self._transport.get_write_buffer_size() or closing > limits.send_timeout):
                 self._transport.abort()  # all sent, or a client that will not read the rest either
             return
-        if self._continuation is not None and now - self._continuation_at > limits.request_timeout:
+        if self._continuation is not None and now - self._continuation_at > limits.request_timeout + interval:
             logger.warning("closing HTTP/2 connection from %s: header block not finished in time", self.peer())
             self._close_with(f.ENHANCE_YOUR_CALM, "header block not finished in time")
             return
@@ -662,7 +673,7 @@ class Connection(asyncio.Protocol):
             stream
             for stream in self._streams.values()
             if not stream.complete
-            and now - stream.active_at > limits.request_timeout
+            and now - stream.active_at > limits.request_timeout + interval  # stamped up to one sweep early
             and stream.stream_id not in self._budget.starved
         ]
         for stream in late:

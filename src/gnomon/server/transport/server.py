@@ -154,7 +154,7 @@ class GrpcServer:
         loop = asyncio.get_running_loop()
         now = loop.time()
         for connection in list(self._connections):
-            connection.sweep(now)
+            connection.sweep(now, self._sweep_interval)
         self._sweeper = loop.call_later(self._sweep_interval, self._sweep)
 
     def _on_request(self, connection: Connection, stream: Stream) -> asyncio.Task[None]:

@@ -31,9 +31,8 @@ def too_large(length: int, limit: int) -> Refusal:
 class Stream:
     """A unary call, from its request headers to the last byte of its response.
 
-    ``reserved`` is what the call counts against its connection's request budget: while the
-    request arrives, the bytes it received plus the window it may still fill; once it has
-    arrived, the message's own size, until the response has gone.
+    ``reserved`` is what the call counts against its connection's request budget (see
+    :mod:`~gnomon.server.transport.budget`): nothing for a request that arrives in one frame.
     """
 
     __slots__ = (
@@ -50,7 +49,6 @@ class Stream:
         "task",
         "send_window",
         "pending",
-        "trailers",
     )
 
     def __init__(self, stream_id: int, headers: list[tuple[bytes, bytes]], send_window: int, now: float) -> None:
@@ -62,14 +60,13 @@ class Stream:
         self.body: bytes | bytearray = b""
         self.expected = -1  # body length the gRPC prefix announces (prefix included), once seen
         self.recv_window = f.DEFAULT_WINDOW
-        self.reserved = f.DEFAULT_WINDOW
+        self.reserved = 0
         self.complete = False  # END_STREAM received: the client is done sending
         self.message = b""  # the request message, still compressed if ``compressed``
         self.compressed = False
         self.task: asyncio.Task[None] | None = None
         self.send_window = send_window
-        self.pending: memoryview | None = None
-        self.trailers = b""
+        self.pending: memoryview | None = None  # the part of the response still waiting for window
 
     def header(self, name: bytes) -> bytes | None:
         for key, value in self.headers:
