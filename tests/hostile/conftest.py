@@ -15,11 +15,10 @@ import pytest
 from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest
 from temporalio.api.workflowservice.v1.service_pb2_grpc import WorkflowServiceStub
 
-from gnomon.server.limits import Limits
+from gnomon.server.limits import MIB, Limits
 from gnomon.server.transport import CallContext, GrpcServer
 from tests.support.servers import ServerProcess, start_gnomon
 
-MIB = 1024 * 1024
 SERVICE = "test.Echo"
 
 # The strict server's limits, small enough for a test to reach each one quickly.
@@ -97,24 +96,14 @@ class PeakMemory:
 class Handlers:
     """Raw-bytes handlers for the in-process server."""
 
-    def __init__(self) -> None:
-        self.started = 0
-
     async def echo(self, request: bytes, context: CallContext) -> bytes:
-        self.started += 1
         return request
 
-    async def grow(self, request: bytes, context: CallContext) -> bytes:
-        self.started += 1
-        return b"x" * int(request.decode())
-
     async def hang(self, request: bytes, context: CallContext) -> bytes:
-        self.started += 1
         await asyncio.sleep(30)
         return b""
 
     async def slow(self, request: bytes, context: CallContext) -> bytes:
-        self.started += 1
         await asyncio.sleep(0.3)
         return b"done"
 
@@ -128,7 +117,7 @@ async def serve_in_process(
         SERVICE,
         {
             name.capitalize(): grpc.unary_unary_rpc_method_handler(getattr(handlers, name))
-            for name in ("echo", "grow", "hang", "slow")
+            for name in ("echo", "hang", "slow")
         },
     )
     server = server_class(limits)

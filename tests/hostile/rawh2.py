@@ -143,7 +143,7 @@ class RawH2:
         while position < len(data) or end_stream:
             room = min(self.window(stream_id), self.connection_window, frame_size, len(data) - position)
             if room <= 0 and position < len(data):
-                frame = await self._read(timeout=10.0)
+                frame = await self.read_socket(timeout=10.0)
                 if frame is None or (frame.kind == f.RST_STREAM and frame.stream_id == stream_id):
                     return False
                 self.backlog.append(frame)
@@ -165,9 +165,10 @@ class RawH2:
         """The next frame from the server, or None once it closed the connection."""
         if self.backlog:
             return self.backlog.pop(0)
-        return await self._read(timeout)
+        return await self.read_socket(timeout)
 
-    async def _read(self, timeout: float) -> Frame | None:
+    async def read_socket(self, timeout: float) -> Frame | None:
+        """The next frame off the socket, past the backlog (keep it there if it must be seen later)."""
         try:
             head = await asyncio.wait_for(self.reader.readexactly(9), timeout)
             high, low, kind, flags, stream_id = _HEADER.unpack(head)

@@ -20,14 +20,9 @@ from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.workflowservice.v1 import GetWorkflowExecutionHistoryRequest
 from temporalio.client import Client
 
+from gnomon.server.limits import MIB
 from gnomon.server.transport import frames as f
-from tests.hostile.conftest import (
-    MIB,
-    SERVICE,
-    STRICT,
-    PeakMemory,
-    bystander_answered,
-)
+from tests.hostile.conftest import SERVICE, STRICT, PeakMemory, bystander_answered
 from tests.hostile.rawh2 import RawH2, grpc_message
 from tests.support.servers import ServerProcess
 
@@ -76,7 +71,7 @@ async def pump(client: RawH2, bodies: dict[int, bytes], end_stream: bool, frame_
         await client.drain()
         if not progress:
             try:
-                frame = await client._read(timeout=1.0)
+                frame = await client.read_socket(timeout=1.0)
             except TimeoutError:
                 return
             if frame is None:
