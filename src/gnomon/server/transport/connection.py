@@ -79,12 +79,14 @@ class Connection(asyncio.Protocol):
         self._on_close = on_close
         self._limits = limits
         self._max_unsent = limits.max_connection_unsent_bytes
+        self._most_unsent = 2 * self._max_unsent  # past it, the connection is given up
         self._max_message = limits.max_message_bytes
         self._max_streams = limits.max_concurrent_streams
         self._max_block = _BLOCK_FACTOR * limits.max_header_list_bytes
         self._transport: asyncio.Transport | None = None
         # Frames written during one event-loop iteration go out in one send (see _write).
-        self._outbox: list[bytes] = []
+        self._outbox: list[bytes | memoryview] = []
+        self._outbox_size = 0
         self._loop = asyncio.get_running_loop()
         # The loop's clock at the last sweep: timestamps need no more precision than the
         # sweeps that check them, and reading the clock per frame would cost every call.
@@ -531,6 +533,13 @@ class Connection(asyncio.Protocol):
             return  # reset by the client, or the connection is going
         stream_id = stream.stream_id
         size = len(message) + 5  # the DATA payload: gRPC's 5-byte prefix, then the message
+        if self._unsent + self._outbox_size > self._most_unsent or self._writing_paused:
+            # Responses of calls that were running when the client stopped reading keep
+            # coming; once what is queued is twice the limit, holding more helps nobody.
+            queued = self._unsent + self._outbox_size + self._transport_backlog()
+            if queued > self._most_unsent:
+                self._give_up_on_reader(f"{queued} response bytes unread")
+                return
         if size <= self._send_window and size <= stream.send_window and size <= self._peer_max_frame:
             self._send_window -= size
             self._write(
@@ -543,11 +552,6 @@ class Connection(asyncio.Protocol):
             del self._streams[stream_id]  # _finished(), inlined for the common case
             if stream.reserved:
                 self._release(stream)
-            return
-        if self._unsent > 2 * self._max_unsent:
-            # Calls that were running when the client stopped reading keep answering; once
-            # their responses alone are twice the limit, holding more helps nobody.
-            self._give_up_on_reader(f"{self._unsent} response bytes unread")
             return
         self._write(f.frame(f.HEADERS, f.FLAG_END_HEADERS, stream_id, f.RESPONSE_HEADERS))
         stream.pending = memoryview(b"\x00" + (size - 5).to_bytes(4, "big") + message)
@@ -583,7 +587,10 @@ class Connection(asyncio.Protocol):
             chunk = min(len(pending) - sent, self._send_window, stream.send_window, self._peer_max_frame)
             if chunk <= 0:
                 break
-            self._write(f.frame(f.DATA, 0, stream.stream_id, bytes(pending[sent : sent + chunk])))
+            # The frame's header, then a view of the response: joined into the send, copied once.
+            self._write(f.frame_header(f.DATA, 0, stream.stream_id, chunk))
+            self._outbox.append(pending[sent : sent + chunk])
+            self._outbox_size += chunk
             self._send_window -= chunk
             stream.send_window -= chunk
             sent += chunk
@@ -611,20 +618,21 @@ class Connection(asyncio.Protocol):
         if not self._outbox:
             self._loop.call_soon(self._send_outbox)
         self._outbox.append(data)
+        self._outbox_size += len(data)
 
     def _send_outbox(self) -> None:
         outbox = self._outbox
-        if self._transport is None or self._closing_since is not None or not outbox:
-            outbox.clear()
-            return
-        if self._writing_paused and self._transport.get_write_buffer_size() > 2 * self._max_unsent:
-            outbox.clear()
-            self._give_up_on_reader(f"{self._transport.get_write_buffer_size()} bytes unread")
-            return
-        data = b"".join(outbox)
+        if self._transport is not None and self._closing_since is None and outbox:
+            self._written += self._outbox_size
+            self._transport.write(b"".join(outbox))
         outbox.clear()
-        self._written += len(data)
-        self._transport.write(data)
+        self._outbox_size = 0
+
+    def _transport_backlog(self) -> int:
+        """Bytes the socket has not taken yet (only worth asking once it has backed up)."""
+        if self._transport is None or not self._writing_paused:
+            return 0
+        return self._transport.get_write_buffer_size()
 
     # ---- lifecycle
 
@@ -701,9 +709,12 @@ class Connection(asyncio.Protocol):
         transport = self._transport
         if transport is None or self._closing_since is not None:
             return
-        self._write(f.goaway(self._last_stream_id, code, message.encode()))
-        self._send_outbox()
         self._closing_since = self._now
+        # Written here rather than by _send_outbox(), which writes nothing once closing.
+        self._outbox.append(f.goaway(self._last_stream_id, code, message.encode()))
+        transport.write(b"".join(self._outbox))
+        self._outbox.clear()
+        self._outbox_size = 0
         if transport.can_write_eof():
             transport.write_eof()
             if self._writing_paused:

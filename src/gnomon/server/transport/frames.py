@@ -65,7 +65,12 @@ MAX_WINDOW = 2**31 - 1
 
 def frame(kind: int, flags: int, stream_id: int, payload: bytes = b"") -> bytes:
     """One frame: 24-bit length, type, flags, 31-bit stream id, payload."""
-    return len(payload).to_bytes(3, "big") + bytes((kind, flags)) + stream_id.to_bytes(4, "big") + payload
+    return frame_header(kind, flags, stream_id, len(payload)) + payload
+
+
+def frame_header(kind: int, flags: int, stream_id: int, length: int) -> bytes:
+    """The 9 bytes before a frame's payload of ``length`` bytes."""
+    return length.to_bytes(3, "big") + bytes((kind, flags)) + stream_id.to_bytes(4, "big")
 
 
 def settings(values: dict[int, int]) -> bytes:
