@@ -12,12 +12,14 @@ import logging
 import signal
 import sys
 from collections.abc import Coroutine
+from dataclasses import fields
 from typing import Any
 
 from gnomon import __version__
 from gnomon.cli.logs import configure
 from gnomon.server.app import GnomonServer, ServerConfig, default_db_path
 from gnomon.server.dynamic_config import DynamicConfig, DynamicConfigError
+from gnomon.server.limits import Limits
 
 # Objects allocated between young-generation collections (Python's default is 700).
 GC_YOUNG_THRESHOLD = 10_000
@@ -48,7 +50,31 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="KEY=VALUE",
         help="a dynamic config setting of the reference server, VALUE in JSON (repeatable)",
     )
+    add_limit_flags(start)
     return parser
+
+
+def add_limit_flags(parser: argparse.ArgumentParser) -> None:
+    """One flag per limit that names one (see :mod:`gnomon.server.limits`)."""
+    group = parser.add_argument_group("limits", "what one client may make the server hold or wait for")
+    for limit in fields(Limits):
+        if "flag" in limit.metadata:
+            group.add_argument(
+                limit.metadata["flag"],
+                dest=f"limit_{limit.name}",
+                type=type(limit.default),
+                default=limit.default,
+                metavar="SECONDS" if isinstance(limit.default, float) else "N",
+                help=f"{limit.metadata['help']} (default {limit.default})",
+            )
+
+
+def limits_from(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Limits:
+    values = {limit.name: getattr(args, f"limit_{limit.name}") for limit in fields(Limits) if "flag" in limit.metadata}
+    try:
+        return Limits(**values)
+    except ValueError as error:
+        parser.error(str(error))
 
 
 async def serve(config: ServerConfig) -> None:
@@ -105,6 +131,7 @@ def main(argv: list[str] | None = None) -> int:
         dynamic_config = DynamicConfig.parse(args.dynamic_config_value)
     except DynamicConfigError as error:
         parser.error(str(error))
+    limits = limits_from(parser, args)
     configure(args.log_level, args.log_format)
     db = ":memory:" if args.in_memory else args.db_filename or str(default_db_path())
     namespaces = ["default", *[n for n in args.namespace if n != "default"]]
@@ -116,6 +143,7 @@ def main(argv: list[str] | None = None) -> int:
         namespaces=namespaces,
         ui_port=ui_port,
         dynamic_config=dynamic_config,
+        limits=limits,
     )
     try:
         run_event_loop(serve(config))

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from gnomon.server.dynamic_config import DynamicConfig
 from gnomon.server.frontend import OPERATOR_SERVICE, WORKFLOW_SERVICE, OperatorService, WorkflowService
 from gnomon.server.history.service import HistoryService
+from gnomon.server.limits import Limits
 from gnomon.server.matching import MatchingService
 from gnomon.server.namespaces import NamespaceRegistry
 from gnomon.server.persistence import Persistence, SqlitePersistence
@@ -23,8 +24,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-MAX_MESSAGE_BYTES = 128 * 1024 * 1024
-
 
 @dataclass
 class ServerConfig:
@@ -37,6 +36,7 @@ class ServerConfig:
     ui_port: int | None = None  # serve the web UI on this port (None: headless)
     # The reference's dynamic config settings (--dynamic-config-value KEY=VALUE).
     dynamic_config: DynamicConfig = field(default_factory=DynamicConfig)
+    limits: Limits = field(default_factory=Limits)
 
 
 class GnomonServer:
@@ -78,7 +78,7 @@ class GnomonServer:
             await self.namespaces.ensure(name)
             await self.search_attributes.ensure_predefined(self.namespaces.id_of(name))
         await self.history.start()
-        self._grpc = GrpcServer(max_message_bytes=MAX_MESSAGE_BYTES)
+        self._grpc = GrpcServer(self.config.limits)
         self._grpc.add_generic_rpc_handlers(
             [service_handler(WORKFLOW_SERVICE, self.frontend), service_handler(OPERATOR_SERVICE, self.operator)]
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hpack
 import pytest
 
-from gnomon.server.transport.hpack_decoder import HeaderDecodeError, HeaderDecoder
+from gnomon.server.transport.hpack_decoder import HeaderDecodeError, HeaderDecoder, HeaderListTooLarge
 
 REQUEST = [
     (b":method", b"POST"),
@@ -81,3 +81,18 @@ def test_never_indexed_and_long_integers() -> None:
 def test_malformed_blocks_are_errors(block: bytes) -> None:
     with pytest.raises(HeaderDecodeError):
         HeaderDecoder().decode(block)
+
+
+def test_a_header_list_over_the_limit_is_refused_but_keeps_the_table_in_step() -> None:
+    encoder = hpack.Encoder()
+    decoder = HeaderDecoder(max_header_list_size=1024)
+    with pytest.raises(HeaderListTooLarge) as caught:
+        decoder.decode(encoder.encode([(b"x-a", b"1"), (b"x-big", b"v" * 2000)]))
+    assert caught.value.size > 1024
+    # Both fields went into the dynamic table; the encoder now refers to them by index.
+    assert decoder.decode(encoder.encode([(b"x-a", b"1")])) == [(b"x-a", b"1")]
+
+
+def test_a_table_size_update_after_a_field_is_an_error() -> None:
+    with pytest.raises(HeaderDecodeError):
+        HeaderDecoder().decode(b"\x82\x20")

@@ -18,6 +18,7 @@ from temporalio.api.operatorservice.v1 import (
     service_pb2_grpc,
 )
 
+from gnomon.server.limits import Limits
 from gnomon.server.transport import CallContext, GrpcServer, service_handler
 
 OPERATOR_SERVICE = service_pb2.DESCRIPTOR.services_by_name["OperatorService"]
@@ -33,7 +34,7 @@ class SearchAttributesOnly:
 
 
 async def _serve(register: Callable[[GrpcServer], None]) -> AsyncIterator[service_pb2_grpc.OperatorServiceStub]:
-    server = GrpcServer(max_message_bytes=1024 * 1024)
+    server = GrpcServer(Limits(max_message_bytes=1024 * 1024))
     register(server)
     port = await server.start("127.0.0.1", 0)
     channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")

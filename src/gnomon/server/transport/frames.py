@@ -33,26 +33,44 @@ FLAG_PRIORITY = 0x20
 
 # SETTINGS identifiers.
 SETTINGS_HEADER_TABLE_SIZE = 0x1
+SETTINGS_ENABLE_PUSH = 0x2
+SETTINGS_MAX_CONCURRENT_STREAMS = 0x3
 SETTINGS_INITIAL_WINDOW_SIZE = 0x4
 SETTINGS_MAX_FRAME_SIZE = 0x5
+SETTINGS_MAX_HEADER_LIST_SIZE = 0x6
 
 # Error codes (RST_STREAM, GOAWAY).
 NO_ERROR = 0x0
 PROTOCOL_ERROR = 0x1
+INTERNAL_ERROR = 0x2
 FLOW_CONTROL_ERROR = 0x3
+STREAM_CLOSED = 0x5
 FRAME_SIZE_ERROR = 0x6
 REFUSED_STREAM = 0x7
 CANCEL = 0x8
 COMPRESSION_ERROR = 0x9
+ENHANCE_YOUR_CALM = 0xB
+
+# gRPC status codes the transport answers with on its own (grpc.StatusCode's numbers).
+STATUS_CANCELLED = 1
+STATUS_UNKNOWN = 2
+STATUS_RESOURCE_EXHAUSTED = 8
+STATUS_INTERNAL = 13
 
 DEFAULT_WINDOW = 65_535
 DEFAULT_MAX_FRAME = 16_384
+LARGEST_MAX_FRAME = 2**24 - 1
 MAX_WINDOW = 2**31 - 1
 
 
 def frame(kind: int, flags: int, stream_id: int, payload: bytes = b"") -> bytes:
     """One frame: 24-bit length, type, flags, 31-bit stream id, payload."""
-    return len(payload).to_bytes(3, "big") + bytes((kind, flags)) + stream_id.to_bytes(4, "big") + payload
+    return frame_header(kind, flags, stream_id, len(payload)) + payload
+
+
+def frame_header(kind: int, flags: int, stream_id: int, length: int) -> bytes:
+    """The 9 bytes before a frame's payload of ``length`` bytes."""
+    return length.to_bytes(3, "big") + bytes((kind, flags)) + stream_id.to_bytes(4, "big")
 
 
 def settings(values: dict[int, int]) -> bytes:

@@ -30,6 +30,19 @@ class HeaderDecodeError(Exception):
     """The header block is malformed; HTTP/2 makes this a connection error."""
 
 
+class HeaderListTooLarge(Exception):
+    """The block is well formed but its header list is over the limit: a refusal of one stream.
+
+    Raised only after the whole block was decoded, so the dynamic table stays in step with
+    the client's encoder and the connection can go on.
+    """
+
+    def __init__(self, size: int, limit: int) -> None:
+        super().__init__(f"header list of {size} bytes exceeds the limit of {limit}")
+        self.size = size
+        self.limit = limit
+
+
 class HeaderDecoder:
     """One connection's HPACK decoding context (its dynamic table)."""
 
@@ -50,10 +63,12 @@ class HeaderDecoder:
         if headers is not None:
             return headers
         changes = self._table_changes
-        headers = self._decode(block)
-        if self._table_changes != changes:
-            self._blocks.clear()
-        elif len(block) <= _CACHED_BLOCK_MAX:
+        try:
+            headers = self._decode(block)
+        finally:
+            if self._table_changes != changes:
+                self._blocks.clear()
+        if self._table_changes == changes and len(block) <= _CACHED_BLOCK_MAX:
             if len(self._blocks) >= _BLOCK_CACHE_LIMIT:
                 self._blocks.clear()
             self._blocks[block] = headers
@@ -64,6 +79,8 @@ class HeaderDecoder:
         position = 0
         end = len(block)
         list_size = 0
+        # Past the limit, fields are still decoded (insertions keep the table in step) but not kept.
+        list_limit = self._max_list_size
         static = _STATIC
         dynamic = self._dynamic
         while position < end:
@@ -84,6 +101,8 @@ class HeaderDecoder:
                 field, position = self._literal(block, position, index)
                 self._insert(field)
             elif first & 0x20:  # dynamic table size update
+                if list_size:  # RFC 7541 4.2: only at the start of a block
+                    raise HeaderDecodeError("table size update after a header field")
                 size, position = _integer(block, position, 0x1F)
                 if size > self._limit:
                     raise HeaderDecodeError(f"table size {size} above the allowed {self._limit}")
@@ -95,9 +114,10 @@ class HeaderDecoder:
                 index, position = _integer(block, position, 0x0F)
                 field, position = self._literal(block, position, index)
             list_size += len(field[0]) + len(field[1]) + _ENTRY_OVERHEAD
-            if list_size > self._max_list_size:
-                raise HeaderDecodeError("header list too large")
-            headers.append(field)
+            if list_size <= list_limit:
+                headers.append(field)
+        if list_size > list_limit:
+            raise HeaderListTooLarge(list_size, list_limit)
         return headers
 
     def _entry(self, index: int) -> tuple[bytes, bytes]:

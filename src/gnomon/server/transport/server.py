@@ -15,17 +15,20 @@ from the same generated code as with grpcio.
 from __future__ import annotations
 
 import asyncio
-import gzip
 import logging
 import time
+import zlib
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
 import grpc
 
+from gnomon.server.limits import Limits
 from gnomon.server.transport import frames as f
-from gnomon.server.transport.connection import Connection, Stream
+from gnomon.server.transport.compression import MessageTooLarge, gunzip
+from gnomon.server.transport.connection import Connection
+from gnomon.server.transport.stream import Stream
 
 logger = logging.getLogger(__name__)
 
@@ -125,14 +128,17 @@ def _trailers_only(code: grpc.StatusCode, message: str, metadata: Iterable[tuple
 
 
 class GrpcServer:
-    """Serves registered servicers' unary methods on one TCP port."""
+    """Serves registered servicers' unary methods on one TCP port, within ``limits``."""
 
-    def __init__(self, max_message_bytes: int) -> None:
-        self._max_message_bytes = max_message_bytes
+    def __init__(self, limits: Limits) -> None:
+        self._limits = limits
         self._generic_handlers: list[grpc.GenericRpcHandler] = []
         self._methods: dict[bytes, _Method] = {}  # resolved from the generic handlers on first use
         self._connections: set[Connection] = set()
         self._server: asyncio.Server | None = None
+        self._sweeper: asyncio.TimerHandle | None = None
+        # Timeouts are checked this often: a few times per shortest timeout, at most once a second.
+        self._sweep_interval = min(1.0, max(0.05, min(limits.request_timeout, limits.send_timeout) / 4))
         self._stopped = asyncio.Event()
 
     def add_generic_rpc_handlers(self, handlers: Iterable[grpc.GenericRpcHandler]) -> None:
@@ -155,72 +161,100 @@ class GrpcServer:
                     break
         return method
 
+    def _unknown_method(self, path: bytes) -> str:
+        """grpc-go's words for a path no servicer serves."""
+        name = path.decode("utf-8", "replace")
+        service, slash, method = name.removeprefix("/").rpartition("/")
+        if not slash:
+            return f'malformed method name: "{name}"'
+        known = any(
+            isinstance(generic, grpc.ServiceRpcHandler) and generic.service_name() == service
+            for generic in self._generic_handlers
+        )
+        return f"unknown method {method} for service {service}" if known else f"unknown service {service}"
+
     async def start(self, host: str, port: int) -> int:
         """Listen; return the bound port (useful with port 0)."""
         loop = asyncio.get_running_loop()
         self._server = await loop.create_server(self._connection, host, port, reuse_address=True)
+        self._sweeper = loop.call_later(self._sweep_interval, self._sweep)
         return int(self._server.sockets[0].getsockname()[1])
 
     def _connection(self) -> Connection:
-        connection = Connection(self._on_request, self._connections.discard)
+        connection = Connection(self._on_request, self._connections.discard, self._limits)
         self._connections.add(connection)
         return connection
+
+    def _sweep(self) -> None:
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        for connection in list(self._connections):
+            connection.sweep(now, self._sweep_interval)
+        self._sweeper = loop.call_later(self._sweep_interval, self._sweep)
 
     def _on_request(self, connection: Connection, stream: Stream) -> asyncio.Task[None]:
         return asyncio.get_running_loop().create_task(self._call(connection, stream))
 
     async def _call(self, connection: Connection, stream: Stream) -> None:
         path = stream.header(b":path") or b""
-        method = self._method(path)
-        if method is None:
-            connection.fail(stream, _trailers_only(grpc.StatusCode.UNIMPLEMENTED, f"unknown method {path.decode()}"))
-            return
         try:
-            request = method.deserialize(self._message(stream))
-        except AbortError as error:
-            connection.fail(stream, _trailers_only(error.code, error.details))
-            return
-        except Exception as error:  # a protobuf DecodeError, or anything a bad payload provokes
-            connection.fail(stream, _trailers_only(grpc.StatusCode.INTERNAL, f"cannot parse request: {error}"))
-            return
-        timeout = stream.header(b"grpc-timeout")
-        seconds = f.parse_timeout(timeout) if timeout is not None else None
-        deadline = time.monotonic() + seconds if seconds is not None else None
-        context = CallContext(deadline, stream, connection)
-        try:
-            response = await context.run(method.handler, request)
+            method = self._method(path)
+            if method is None:
+                self._unimplemented(connection, stream, path)
+                return
+            message = stream.message
+            if stream.compressed:
+                message = await self._decompress(stream)
+            stream.message = b""  # the parsed request is all the call needs from here on
+            try:
+                request = method.deserialize(message)
+            except Exception as error:  # a protobuf DecodeError, or anything a bad payload provokes
+                raise AbortError(grpc.StatusCode.INTERNAL, f"cannot parse request: {error}") from error
+            timeout = stream.header(b"grpc-timeout")
+            seconds = f.parse_timeout(timeout) if timeout is not None else None
+            deadline = time.monotonic() + seconds if seconds is not None else None
+            response = await CallContext(deadline, stream, connection).run(method.handler, request)
+            connection.respond(stream, method.serialize(response))
         except AbortError as error:
             connection.fail(stream, _trailers_only(error.code, error.details, error.trailing_metadata))
-            return
         except Exception:
-            logger.exception("unhandled error in %s", path.decode())
+            logger.exception("unhandled error in %s", path.decode("utf-8", "backslashreplace"))
             connection.fail(stream, _trailers_only(grpc.StatusCode.INTERNAL, "internal error"))
-            return
-        connection.respond(stream, method.serialize(response))
 
-    def _message(self, stream: Stream) -> bytes:
-        """The request message out of its gRPC length-prefixed frame."""
-        body = stream.body
-        if len(body) < 5:
-            raise AbortError(grpc.StatusCode.INTERNAL, "request has no message")
-        length = int.from_bytes(body[1:5], "big")
-        if length > self._max_message_bytes:
-            raise AbortError(
-                grpc.StatusCode.RESOURCE_EXHAUSTED,
-                f"received message larger than max ({length} vs. {self._max_message_bytes})",
-            )
-        message = body[5 : 5 + length]
-        if body[0]:
-            encoding = stream.header(b"grpc-encoding")
-            if encoding != b"gzip":
-                raise AbortError(grpc.StatusCode.UNIMPLEMENTED, f"unsupported grpc-encoding {encoding!r}")
-            message = gzip.decompress(message)
-        return message
+    def _unimplemented(self, connection: Connection, stream: Stream, path: bytes) -> None:
+        details = self._unknown_method(path)
+        try:
+            path.decode()
+        except UnicodeDecodeError:  # no client's honest mistake: worth a warning
+            logger.warning("call with a path that is not UTF-8 from %s: %r", connection.peer(), path[:200])
+        else:
+            logger.info("unimplemented call from %s: %s", connection.peer(), details)
+        connection.fail(stream, _trailers_only(grpc.StatusCode.UNIMPLEMENTED, details))
+
+    async def _decompress(self, stream: Stream) -> bytes:
+        """The message of a request whose prefix says compressed, in grpc-go's words when it cannot be."""
+        encoding = stream.header(b"grpc-encoding")
+        if encoding is None or encoding == b"identity":
+            raise AbortError(grpc.StatusCode.INTERNAL, "grpc: compressed flag set with identity or empty encoding")
+        if encoding != b"gzip":
+            name = encoding.decode("utf-8", "replace")
+            details = f'grpc: Decompressor is not installed for grpc-encoding "{name}"'
+            raise AbortError(grpc.StatusCode.UNIMPLEMENTED, details)
+        limit = self._limits.max_message_bytes
+        try:
+            return await gunzip(stream.message, limit)
+        except MessageTooLarge:
+            details = f"grpc: received message after decompression larger than max {limit}"
+            raise AbortError(grpc.StatusCode.RESOURCE_EXHAUSTED, details) from None
+        except zlib.error as error:
+            raise AbortError(grpc.StatusCode.INTERNAL, f"grpc: failed to decompress the message: {error}") from None
 
     async def stop(self, grace: float) -> None:
         """Refuse new calls, give running ones ``grace`` seconds, then close every connection."""
         if self._server is not None:
             self._server.close()
+        if self._sweeper is not None:
+            self._sweeper.cancel()
         for connection in self._connections:
             connection.go_away()
         deadline = time.monotonic() + grace
