@@ -20,6 +20,8 @@ WAITING_DEADLINES = (1.0, 2.5)
 HANG_MARGIN = 10.0
 #: The message Gnomon's transport gives for bytes that are not the request type (as gRPC servers do, INTERNAL).
 UNPARSABLE_PREFIX = "cannot parse request"
+#: How grpcio's core starts the message of a status it made up itself because it could not read the server's.
+CLIENT_GAVE_UP = "Stream removed"
 CHANNEL_OPTIONS = [("grpc.max_send_message_length", 64 << 20), ("grpc.max_receive_message_length", 64 << 20)]
 
 
@@ -72,6 +74,9 @@ def _unparsable(rpc: Rpc, data: bytes, answer: Answer) -> bool:
 
 def problem(rpc: Rpc, data: bytes, answer: Answer) -> str | None:
     """Why this answer is a defect, or None if it is a proper answer to whatever was sent."""
+    if answer.details.startswith(CLIENT_GAVE_UP):
+        # Not the server's status: the client could not read the answer (or the connection broke under it).
+        return "unreadable answer"
     if answer.elapsed > answer.deadline + HANG_MARGIN:
         return f"hung: answered after {answer.elapsed:.1f}s with a {answer.deadline}s deadline"
     if answer.code == grpc.StatusCode.UNKNOWN:
@@ -86,4 +91,6 @@ def problem(rpc: Rpc, data: bytes, answer: Answer) -> str | None:
 def signature(rpc: Rpc, kind: str, details: str) -> str:
     """Groups answers that are one defect: the RPC, the kind, and the message without ids and numbers."""
     shape = re.sub(r"[0-9a-f]{8}-[0-9a-f-]{27}|0x[0-9a-f]+|\d+", "#", details)
-    return f"{rpc.name} {kind}: {shape[:120]}"
+    # A broken connection fails every call on it, whatever its RPC: one finding, not one per RPC.
+    name = "*" if details.startswith(CLIENT_GAVE_UP) else rpc.name
+    return f"{name} {kind}: {shape[:120]}"

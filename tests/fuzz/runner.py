@@ -218,6 +218,8 @@ class Fuzzer:
 
         async def one(index: int) -> None:
             rpc, mutant, deadline = self.draw(index, seeds, pool)
+            if world.would_delete_a_needed_namespace(rpc.name, mutant.data):
+                mutant = Mutant(seeds[rpc.name][0].SerializeToString(), "the seed: the mutant would delete `default`")
             async with waiting_slots if rpc.waits else prompt_slots:
                 answer = await call(channels[index % len(channels)], rpc, mutant.data, deadline)
             self._record(rpc, index, mutant, answer, report)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import grpc
 from google.protobuf.duration_pb2 import Duration
+from google.protobuf.message import DecodeError
 from temporalio.api.command.v1 import (
     Command,
     CompleteWorkflowExecutionCommandAttributes,
@@ -28,12 +29,13 @@ from temporalio.api.enums.v1 import (
     UpdateWorkflowExecutionLifecycleStage,
     WorkflowExecutionStatus,
 )
-from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest, DeleteNamespaceRequest
 from temporalio.api.operatorservice.v1.service_pb2_grpc import OperatorServiceStub
 from temporalio.api.query.v1 import WorkflowQuery
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.update.v1 import Input, Meta, Request, WaitPolicy
 from temporalio.api.workflowservice.v1 import (
+    DescribeNamespaceRequest,
     DescribeWorkflowExecutionRequest,
     GetWorkflowExecutionHistoryRequest,
     GetWorkflowExecutionHistoryReverseRequest,
@@ -97,6 +99,7 @@ class World:
     job_ids: list[str] = field(default_factory=list)
     doomed_namespaces: list[str] = field(default_factory=list)
     search_attributes: list[str] = field(default_factory=list)
+    namespace_ids: set[str] = field(default_factory=set)
     _refreshes: int = 0
     _background: list[asyncio.Task[object]] = field(default_factory=list)
 
@@ -158,6 +161,11 @@ class World:
                 RegisterNamespaceRequest(namespace=name, workflow_execution_retention_period=Duration(seconds=86400)),
                 timeout=CALL_TIMEOUT,
             )
+        for name in (NAMESPACE, self.fuzz_namespace, self.health_namespace):
+            described = await self.workflows.DescribeNamespace(
+                DescribeNamespaceRequest(namespace=name), timeout=CALL_TIMEOUT
+            )
+            self.namespace_ids.add(described.namespace_info.id)
         prefix = f"fuzz-{self.seed}"
         # Closed workflows, with histories long enough for a page token.
         for i in range(2):
@@ -330,6 +338,24 @@ class World:
         await asyncio.gather(*self._background, return_exceptions=True)
 
     # -- what mutations mix in ----------------------------------------------------------------
+
+    def would_delete_a_needed_namespace(self, rpc_name: str, data: bytes) -> bool:
+        """Whether this DeleteNamespace request names a namespace the fuzzer itself works in.
+
+        Deleting ``default`` on request is legitimate (the reference does it too); it would only end the run.
+        """
+        if rpc_name != "DeleteNamespace":
+            return False
+        try:
+            request = DeleteNamespaceRequest.FromString(data)
+        except DecodeError:
+            return False
+        needed = {NAMESPACE, self.fuzz_namespace, self.health_namespace}
+        return (
+            request.namespace in needed
+            or request.namespace_id in self.namespace_ids
+            or not (request.namespace or request.namespace_id)
+        )
 
     def pool(self) -> ValuePool:
         """Real ids, names and tokens, for mutations to put where they do not belong."""
