@@ -26,7 +26,13 @@ from temporalio.api.common.v1 import Payloads, WorkflowExecution
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.api.workflowservice.v1 import SignalWorkflowExecutionRequest
-from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
+from temporalio.client import (
+    Client,
+    WorkflowFailureError,
+    WorkflowHandle,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+)
 from temporalio.converter import DataConverter
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Worker
@@ -84,7 +90,10 @@ class Tracked:
     run_id: str = ""
     #: For collectors: item -> whether its signal or update was acknowledged.
     messages: dict[str, bool] = field(default_factory=dict)
-    finished_sending: bool = False
+    #: Updates the server answered with a rejection (not acknowledged: they must not be in history).
+    rejected: set[str] = field(default_factory=set)
+    #: The signal or update being sent right now ("finish" for the last one); empty when none is.
+    sending: str = ""
 
 
 @dataclass
@@ -99,6 +108,7 @@ class CrashLoopReport:
     completed: int = 0
     signals_acknowledged: int = 0
     updates_acknowledged: int = 0
+    updates_rejected: int = 0
     lost: list[str] = field(default_factory=list)
     duplicated: list[str] = field(default_factory=list)
     incorrect: list[str] = field(default_factory=list)
@@ -115,7 +125,8 @@ class CrashLoopReport:
             f"workflows: started {self.starts_attempted}, acknowledged {self.acknowledged}, "
             f"completed {self.completed}; unacknowledged starts: {self.unacknowledged_landed} landed, "
             f"{self.unacknowledged_absent} absent",
-            f"acknowledged signals: {self.signals_acknowledged}, acknowledged updates: {self.updates_acknowledged}",
+            f"acknowledged signals: {self.signals_acknowledged}, acknowledged updates: {self.updates_acknowledged}, "
+            f"updates rejected by the server: {self.updates_rejected}",
             "shapes: " + ", ".join(f"{shape} {n}" for shape, n in sorted(self.shapes.items())),
             f"lost: {len(self.lost)}, duplicated: {len(self.duplicated)}, incorrect: {len(self.incorrect)}",
         ]
@@ -131,9 +142,12 @@ def decode(payloads: Any) -> list[Any]:
 # -- shapes ------------------------------------------------------------------------------------
 
 
-def _plan(rng: random.Random, n: int) -> tuple[str, Any, list[Any], Any]:
+SHAPES = ("chain", "timer", "signals", "children", "continue", "updates", "local", "retry")
+
+
+def _plan(rng: random.Random, n: int, shapes: Sequence[str]) -> tuple[str, Any, list[Any], Any]:
     """(shape, workflow, args, expected result) of the ``n``-th workflow."""
-    shape = rng.choice(["chain", "timer", "signals", "children", "continue", "updates", "local", "retry"])
+    shape = rng.choice(shapes)
     if shape == "chain":
         values = [n, n + 1, n + 2]
         return shape, ActivityChainWorkflow, [values], [v * v for v in values]
@@ -157,8 +171,11 @@ def _plan(rng: random.Random, n: int) -> tuple[str, Any, list[Any], Any]:
 class CrashLoop:
     """Drives the load, kills the server, and checks everything at the end."""
 
-    def __init__(self, server: CrashableServer, client: Client, task_queue: str, seed: int) -> None:
+    def __init__(
+        self, server: CrashableServer, client: Client, task_queue: str, seed: int, shapes: Sequence[str] = SHAPES
+    ) -> None:
         self.server = server
+        self.shapes = shapes
         self.client = client
         self.task_queue = task_queue
         self.rng = random.Random(seed)
@@ -177,7 +194,10 @@ class CrashLoop:
             await self._kill(kills)
             self._stop_starting.set()
             await driver
-            _, late = await asyncio.wait(self._followers, timeout=SETTLE_SECONDS)
+            done, late = await asyncio.wait(self._followers, timeout=SETTLE_SECONDS)
+            for task in done:
+                if task.exception() is not None:
+                    self.report.incorrect.append(f"the driver failed: {task.exception()!r}")
             for task in late:
                 task.cancel()  # judged (as lost) by the checks
             await asyncio.gather(*late, return_exceptions=True)
@@ -196,7 +216,7 @@ class CrashLoop:
             await asyncio.sleep(self.rng.uniform(0.05, 0.3))
 
     async def _start(self, n: int) -> None:
-        shape, workflow, args, expected = _plan(self.rng, n)
+        shape, workflow, args, expected = _plan(self.rng, n, self.shapes)
         workflow_id = f"loop-{shape}-{n}-{uuid.uuid4().hex[:6]}"
         self.report.starts_attempted += 1
         self.report.shapes[shape] += 1
@@ -246,14 +266,16 @@ class CrashLoop:
         handle = self.client.get_workflow_handle(tracked.workflow_id)
         for i in range(MESSAGES_PER_COLLECTOR):
             await asyncio.sleep(self.rng.uniform(0.1, 0.6))
-            item = f"{tracked.workflow_id}-m{i}"
+            item = tracked.sending = f"{tracked.workflow_id}-m{i}"
             if tracked.shape == "signals":
                 tracked.messages[item] = await self._signal(tracked.workflow_id, item)
             else:
-                tracked.messages[item] = await self._update(handle, item)
+                tracked.messages[item] = await self._update(handle, tracked, item)
+        tracked.sending = "finish"
         while True:
             try:
                 await handle.signal("finish")
+                tracked.sending = ""
                 return
             except RPCError:
                 await asyncio.sleep(0.5)
@@ -276,7 +298,7 @@ class CrashLoop:
                 await asyncio.sleep(0.5)
         return False
 
-    async def _update(self, handle: WorkflowHandle[Any, Any], item: str) -> bool:
+    async def _update(self, handle: WorkflowHandle[Any, Any], tracked: Tracked, item: str) -> bool:
         """One update, re-executed with the same update id until it is acknowledged (the server dedups)."""
         for _ in range(SEND_ATTEMPTS):
             try:
@@ -284,7 +306,12 @@ class CrashLoop:
                     UpdateCollectorWorkflow.add, item, id=item, rpc_timeout=timedelta(seconds=10)
                 )
                 return True
-            except RPCError:
+            except WorkflowUpdateFailedError as error:
+                # An answer, not an acknowledgement: the update must then be absent from history.
+                logger.warning("update %s rejected: %s", item, error.cause)
+                tracked.rejected.add(item)
+                return False
+            except (RPCError, WorkflowUpdateRPCTimeoutOrCancelledError):
                 await asyncio.sleep(0.5)
         return False
 
@@ -308,6 +335,7 @@ class CrashLoop:
         self.report.updates_acknowledged = sum(
             ack for t in self.tracked if t.shape == "updates" for ack in t.messages.values()
         )
+        self.report.updates_rejected = sum(len(t.rejected) for t in self.tracked)
 
     async def _check_one(self, tracked: Tracked) -> None:
         wid = tracked.workflow_id
@@ -331,7 +359,8 @@ class CrashLoop:
             self._check_history(f"{wid}/{run_id}", events, continued=not last)
         final = runs[-1][1]
         if final[-1].event_type != E.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED:
-            self.report.lost.append(f"{wid}: last run ends with {E.Name(final[-1].event_type)}, not completed")
+            stuck = f" (the driver was still waiting for {tracked.sending!r} to be answered)" if tracked.sending else ""
+            self.report.lost.append(f"{wid}: last run ends with {E.Name(final[-1].event_type)}, not completed{stuck}")
             return
         result = decode(final[-1].workflow_execution_completed_event_attributes.result)[0]
         if tracked.shape in ("signals", "updates"):
@@ -433,6 +462,8 @@ class CrashLoop:
         for item, acknowledged in tracked.messages.items():
             if acknowledged and item not in counts:
                 self.report.lost.append(f"{wid}: acknowledged {tracked.shape} {item} not in history")
+        for item in tracked.rejected & set(counts):
+            self.report.incorrect.append(f"{wid}: update {item} was rejected to its caller, yet accepted in history")
         if result != seen:
             self.report.incorrect.append(f"{wid}: result {result} is not the history's {seen}")
 
