@@ -74,7 +74,7 @@ def _unparsable(rpc: Rpc, data: bytes, answer: Answer) -> bool:
 
 def problem(rpc: Rpc, data: bytes, answer: Answer) -> str | None:
     """Why this answer is a defect, or None if it is a proper answer to whatever was sent."""
-    if answer.details.startswith(CLIENT_GAVE_UP):
+    if answer.details.startswith(CLIENT_GAVE_UP) and answer.code != grpc.StatusCode.DEADLINE_EXCEEDED:
         # Not the server's status: the client could not read the answer (or the connection broke under it).
         return "unreadable answer"
     if answer.elapsed > answer.deadline + HANG_MARGIN:
