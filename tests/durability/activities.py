@@ -7,6 +7,9 @@ from collections.abc import Callable
 from typing import Any
 
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from tests.durability.workflows import FlakyInput
 
 
 class CrashActivities:
@@ -37,5 +40,11 @@ class CrashActivities:
     async def square(self, value: int) -> int:
         return await self._run(value * value)
 
+    @activity.defn(name="flaky")
+    async def flaky(self, params: FlakyInput) -> int:
+        if activity.info().attempt <= params.failures:
+            raise ApplicationError(f"attempt {activity.info().attempt} fails on purpose")
+        return await self._run(3 * params.value)
+
     def all(self) -> list[Callable[..., Any]]:
-        return [self.double, self.square]
+        return [self.double, self.square, self.flaky]
