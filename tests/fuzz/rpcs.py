@@ -12,11 +12,11 @@ from functools import cache
 from google.protobuf.message import Message
 from google.protobuf.message_factory import GetMessageClass
 from temporalio.api.operatorservice.v1 import service_pb2 as operator_service
-from temporalio.api.operatorservice.v1 import service_pb2_grpc as operator_grpc
 from temporalio.api.workflowservice.v1 import service_pb2 as workflow_service
 
 from gnomon.server.frontend.operator import OperatorService
 from gnomon.server.frontend.service import WorkflowService
+from gnomon.server.transport.services import implements
 
 #: RPCs that may legitimately wait for a worker, a new event or an update stage: they get a short
 #: deadline, and DEADLINE_EXCEEDED or an empty answer from them is fine.
@@ -55,29 +55,25 @@ class Rpc:
         return self.name in WAITING_RPCS
 
 
-def _workflow_service_implements(name: str) -> bool:
-    # service.py replaces every method Gnomon lacks with a stub built by its ``_unimplemented``.
-    return "_unimplemented" not in getattr(WorkflowService, name).__qualname__
-
-
-def _operator_service_implements(name: str) -> bool:
-    return getattr(OperatorService, name) is not getattr(operator_grpc.OperatorServiceServicer, name)
-
-
 @cache
 def all_rpcs() -> tuple[Rpc, ...]:
     """Every unary RPC of WorkflowService and OperatorService, in descriptor order."""
     rpcs: list[Rpc] = []
-    for module, service_name, implements in (
-        (workflow_service, "WorkflowService", _workflow_service_implements),
-        (operator_service, "OperatorService", _operator_service_implements),
+    for module, service_name, implementation in (
+        (workflow_service, "WorkflowService", WorkflowService),
+        (operator_service, "OperatorService", OperatorService),
     ):
         service = module.DESCRIPTOR.services_by_name[service_name]
         for method in service.methods:
             if method.client_streaming or method.server_streaming:
                 continue  # neither service has any today; the fuzzer speaks unary only
             rpcs.append(
-                Rpc(service.full_name, method.name, GetMessageClass(method.input_type), implements(method.name))
+                Rpc(
+                    service.full_name,
+                    method.name,
+                    GetMessageClass(method.input_type),
+                    implements(implementation, method.name),
+                )
             )
     return tuple(rpcs)
 

@@ -9,7 +9,7 @@ from temporalio.api.workflowservice.v1 import SignalWorkflowExecutionRequest
 from tests.fuzz import wire
 from tests.fuzz.byte_mutations import lie_about_a_length
 from tests.fuzz.calls import UNPARSABLE_PREFIX, Answer, problem
-from tests.fuzz.known import known
+from tests.fuzz.known import KnownFinding
 from tests.fuzz.mutator import mutate, request_rng
 from tests.fuzz.proto_mutations import ValuePool
 from tests.fuzz.rpcs import all_rpcs, rpc_named
@@ -64,5 +64,7 @@ def test_every_rpc_of_both_services_is_fuzzed() -> None:
 
 
 def test_the_allow_list_matches_only_what_it_names() -> None:
-    assert known("ListClusters", "INTERNAL", "internal error") is not None
-    assert known("StartWorkflowExecution", "INTERNAL", "internal error") is None
+    example = KnownFinding("ListClusters", "INTERNAL", r"^internal error$", "an example")
+    assert example.matches("ListClusters", "INTERNAL", "internal error")
+    assert not example.matches("StartWorkflowExecution", "INTERNAL", "internal error")
+    assert not example.matches("ListClusters", "UNKNOWN", "internal error")

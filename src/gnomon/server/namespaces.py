@@ -112,9 +112,15 @@ class NamespaceRegistry:
         """Delete the namespace and all it holds; returns its id."""
         namespace = self.get(name)
         namespace_id = namespace.namespace_info.id
-        await self._persistence.delete_namespace(namespace_id)
+        # Gone for every request from here on: a concurrent delete of the same namespace (or any
+        # request naming it) gets NOT_FOUND rather than racing this one.
         del self._by_name[name]
         del self._by_id[namespace_id]
+        try:
+            await self._persistence.delete_namespace(namespace_id)
+        except BaseException:
+            self._by_name[name] = self._by_id[namespace_id] = namespace  # not deleted after all
+            raise
         logger.info("deleted namespace %s", name, extra={"namespace": name})
         return namespace_id
 

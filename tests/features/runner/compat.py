@@ -27,6 +27,7 @@ from temporalio.api.workflowservice.v1 import service_pb2 as workflow_service
 
 from gnomon.server.frontend import WorkflowService
 from gnomon.server.frontend.operator import OperatorService
+from gnomon.server.transport.services import implements
 from tests.features.runner import status
 from tests.features.runner.catalog import LANGUAGES
 
@@ -103,7 +104,7 @@ def rpcs() -> list[Rpc]:
     implementation's method of its name; without one it answers UNIMPLEMENTED.
     """
     return [
-        Rpc(service.name, method.name, callable(getattr(implementation, method.name, None)))
+        Rpc(service.name, method.name, implements(implementation, method.name))
         for service, implementation in SERVICES
         for method in service.methods
     ]

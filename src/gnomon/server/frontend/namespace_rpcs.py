@@ -58,12 +58,8 @@ class NamespaceRpcs(FrontendBase):
     ) -> api.RegisterNamespaceResponse:
         if not seconds(request.workflow_execution_retention_period):
             raise InvalidArgumentError("A valid retention period is not set on request.")
-        valid_duration(request.workflow_execution_retention_period, "WorkflowExecutionRetentionPeriod")
-        retention = (
-            request.workflow_execution_retention_period.ToTimedelta()
-            if request.HasField("workflow_execution_retention_period")
-            else None
-        )
+        period = valid_duration(request.workflow_execution_retention_period, "WorkflowExecutionRetentionPeriod")
+        retention = period.ToTimedelta() if request.HasField("workflow_execution_retention_period") else None
         namespace = await self.namespaces.register(
             require(request.namespace, "Namespace"),
             description=request.description,

@@ -38,6 +38,15 @@ Resp = TypeVar("Resp")
 Handler = Callable[[Any, Req, CallContext], Awaitable[Resp]]
 
 
+# Error messages quote what the request named (an id, a name), which may be huge: the answer
+# carries at most this much of one (twice: in grpc-message and in the status details).
+MAX_MESSAGE_CHARS = 2_000
+
+
+def _bounded(message: str) -> str:
+    return message if len(message) <= MAX_MESSAGE_CHARS else message[:MAX_MESSAGE_CHARS] + "... (cut)"
+
+
 def code_of(error: errors.ServiceError) -> grpc.StatusCode:
     for cls in type(error).__mro__:
         if cls in _CODES:
@@ -54,13 +63,14 @@ def rpc(handler: Handler[Req, Resp]) -> Handler[Req, Resp]:
             return await handler(self, request, context)
         except errors.ServiceError as error:
             code = code_of(error)
+            message = _bounded(error.message)
             trailing: tuple[tuple[str, bytes], ...] = ()
             if error.details is not None:
                 packed = AnyProto()
                 packed.Pack(error.details)
-                status = Status(code=code.value[0], message=error.message, details=[packed])
+                status = Status(code=code.value[0], message=message, details=[packed])
                 trailing = (("grpc-status-details-bin", status.SerializeToString()),)
-            await context.abort(code, error.message, trailing_metadata=trailing)
+            await context.abort(code, message, trailing_metadata=trailing)
             raise  # unreachable: abort raises
         except AbortError:
             raise

@@ -497,7 +497,7 @@ class Connection(asyncio.Protocol):
         arriving = not stream.complete
         self._forget(stream)
         block = f.RESPONSE_HEADERS + f.status_block(code, message)
-        self._write(f.frame(f.HEADERS, _END, stream.stream_id, block))
+        self._write(f.header_frames(_END, stream.stream_id, block, self._peer_max_frame))
         if arriving:  # RFC 9113 8.1: a complete response, then NO_ERROR asks the client to stop
             self._write(f.rst_stream(stream.stream_id, f.NO_ERROR))
             self._remember_reset(stream.stream_id)
@@ -565,7 +565,7 @@ class Connection(asyncio.Protocol):
         if stream.pending is not None:  # a response already under way cannot become a failure
             self._close_with(f.INTERNAL_ERROR, "internal error")
             return
-        self._write(f.frame(f.HEADERS, _END, stream.stream_id, f.RESPONSE_HEADERS + status_block))
+        self._write(f.header_frames(_END, stream.stream_id, f.RESPONSE_HEADERS + status_block, self._peer_max_frame))
         self._finished(stream)
 
     def _finished(self, stream: Stream) -> None:

@@ -121,15 +121,36 @@ def literal_indexed_name(static_index: int, value: bytes) -> bytes:
 RESPONSE_HEADERS = b"\x88" + literal_indexed_name(31, b"application/grpc")
 
 
+# The most a status message may take once encoded. Messages often quote the request (an id, a
+# name): unbounded, one would pass the client's metadata limit (grpc's 8-16 KiB), and the
+# client would drop the call's answer, or the whole connection for a frame past its maximum.
+MAX_STATUS_MESSAGE_BYTES = 4 * 1024
+_CUT = b"... (cut)"
+
+
 def _percent_encode(message: str) -> bytes:
-    """grpc-message is percent-encoded UTF-8 (gRPC over HTTP/2, "Responses")."""
+    """grpc-message is percent-encoded UTF-8 (gRPC over HTTP/2, "Responses"), cut at a bound."""
     out = bytearray()
-    for byte in message.encode("utf-8"):
-        if 0x20 <= byte <= 0x7E and byte != 0x25:
-            out.append(byte)
-        else:
-            out += b"%%%02X" % byte
+    for char in message:
+        encoded = b"".join(
+            bytes((byte,)) if 0x20 <= byte <= 0x7E and byte != 0x25 else b"%%%02X" % byte
+            for byte in char.encode("utf-8", "replace")
+        )
+        if len(out) + len(encoded) > MAX_STATUS_MESSAGE_BYTES - len(_CUT):
+            return bytes(out) + _CUT  # cut at a character, so what is sent stays valid UTF-8
+        out += encoded
     return bytes(out)
+
+
+def header_frames(flags: int, stream_id: int, block: bytes, max_frame: int) -> bytes:
+    """A header block as HEADERS plus CONTINUATION frames, none larger than the peer's ``max_frame``."""
+    if len(block) <= max_frame:
+        return frame(HEADERS, flags, stream_id, block)
+    chunks = [block[i : i + max_frame] for i in range(0, len(block), max_frame)]
+    out = frame(HEADERS, flags & ~FLAG_END_HEADERS, stream_id, chunks[0])
+    for chunk in chunks[1:-1]:
+        out += frame(CONTINUATION, 0, stream_id, chunk)
+    return out + frame(CONTINUATION, FLAG_END_HEADERS, stream_id, chunks[-1])
 
 
 def status_block(code: int, message: str = "", metadata: Iterable[tuple[str, str | bytes]] = ()) -> bytes:

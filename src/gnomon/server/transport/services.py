@@ -26,6 +26,11 @@ logger = logging.getLogger(__name__)
 Handler = Callable[[Any, CallContext], Awaitable[Any]]
 
 
+def implements(implementation: object, method_name: str) -> bool:
+    """Whether ``implementation`` serves the RPC ``method_name`` (the one rule: a method of that name)."""
+    return callable(getattr(implementation, method_name, None))
+
+
 def service_handler(service: ServiceDescriptor, implementation: object) -> grpc.GenericRpcHandler:
     """A handler for every RPC of ``service``: ``implementation``'s method of its name, or UNIMPLEMENTED."""
     handlers = {}
@@ -33,8 +38,9 @@ def service_handler(service: ServiceDescriptor, implementation: object) -> grpc.
     for method in service.methods:
         if method.client_streaming or method.server_streaming:
             raise ValueError(f"{method.full_name} streams; Gnomon's transport serves unary RPCs only")
-        handler = getattr(implementation, method.name, None)
-        if not callable(handler):
+        if implements(implementation, method.name):
+            handler = getattr(implementation, method.name)
+        else:
             handler = unimplemented(method.name)
             missing.append(method.name)
         handlers[method.name] = _method_handler(method, handler)
