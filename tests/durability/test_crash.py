@@ -17,7 +17,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from functools import partial
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -58,17 +57,6 @@ CLOSE_EVENTS = {
 
 
 # -- fixtures ------------------------------------------------------------------------------
-
-
-@pytest.fixture
-async def crashable_server(output_dir: Path, tmp_path: Path) -> AsyncIterator[CrashableServer]:
-    """A crashable server on a fresh SQLite file (logs go to ``test-output/gnomon-<port>.log``)."""
-    crashable = CrashableServer(output_dir, tmp_path / "gnomon.db")
-    await crashable.start()
-    yield crashable
-    await crashable.stop()
-    # Captured, so shown only when the test fails: what the server said across its lives.
-    print(f"--- server log ({crashable.crashes} crashes) ---\n{crashable.log_text()[-6000:]}")
 
 
 @pytest.fixture

@@ -35,7 +35,7 @@ from tests.support.targets import ON_GNOMON
 
 pytestmark = pytest.mark.skipif(not ON_GNOMON, reason="task tokens are each server's own format")
 
-WORKFLOW_TOKEN = TaskToken("ns", "wf", "run", scheduled_event_id=2, attempt=1, started_event_id=3)
+WORKFLOW_TOKEN = TaskToken("ns", "wf", "run", scheduled_event_id=2, attempt=1, started_event_id=3, start_id="s1")
 ACTIVITY_TOKEN = TaskToken("ns", "wf", "run", scheduled_event_id=5, attempt=1, activity_id="a")
 QUERY_TOKEN = TaskToken("ns", "wf", "run", query_id="q")
 
@@ -61,6 +61,8 @@ def _tampered(token: TaskToken, **changes: Any) -> bytes:
         (_tampered(WORKFLOW_TOKEN, activity_id="a"), TokenKind.WORKFLOW),
         (_tampered(WORKFLOW_TOKEN, extra="field"), TokenKind.WORKFLOW),
         (_tampered(WORKFLOW_TOKEN, workflow_id="w" * 1001), TokenKind.WORKFLOW),
+        (_tampered(WORKFLOW_TOKEN, start_id=""), TokenKind.WORKFLOW),
+        (_tampered(ACTIVITY_TOKEN, start_id="s1"), TokenKind.ACTIVITY),
         (_tampered(ACTIVITY_TOKEN, started_event_id="s"), TokenKind.ACTIVITY),
         (_tampered(ACTIVITY_TOKEN, started_event_id=6), TokenKind.ACTIVITY),
         (WORKFLOW_TOKEN.encode(), TokenKind.ACTIVITY),

@@ -59,6 +59,7 @@ def _current_task(ms: MutableState, token: TaskToken) -> WorkflowTaskInfo:
         or wft.scheduled_event_id != token.scheduled_event_id
         or wft.attempt != token.attempt
         or wft.started_event_id != token.started_event_id
+        or wft.request_id != token.start_id
     ):
         raise NotFoundError(TASK_NOT_FOUND)
     return wft

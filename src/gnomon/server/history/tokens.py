@@ -38,6 +38,10 @@ class TaskToken:
     started_event_id: int = 0
     activity_id: str = ""
     query_id: str = ""
+    # Which start of a workflow task this is (the started event's request id). A restart can
+    # lose the record that a task was handed out (see engine.py), and hand the same attempt out
+    # again with the same event ids: only this tells the new start's worker from the old one's.
+    start_id: str = ""
 
     def encode(self) -> bytes:
         return orjson.dumps(self)  # compact JSON of the fields, in order
@@ -89,7 +93,11 @@ def _count(value: object) -> bool:
 
 _FIELDS = {f.name: (_count if f.type == "int" else _text) for f in fields(TaskToken)}
 _COMPLETE = {
-    TokenKind.WORKFLOW: lambda t: t.scheduled_event_id > 0 and t.attempt > 0 and t.started_event_id > 0,
-    TokenKind.ACTIVITY: lambda t: t.scheduled_event_id > 0 and t.attempt > 0 and not t.started_event_id,
-    TokenKind.QUERY: lambda t: not (t.scheduled_event_id or t.attempt or t.started_event_id or t.activity_id),
+    TokenKind.WORKFLOW: lambda t: t.scheduled_event_id > 0 and t.attempt > 0 and t.started_event_id > 0 and t.start_id,
+    TokenKind.ACTIVITY: lambda t: (
+        t.scheduled_event_id > 0 and t.attempt > 0 and not t.started_event_id and not t.start_id
+    ),
+    TokenKind.QUERY: lambda t: not (
+        t.scheduled_event_id or t.attempt or t.started_event_id or t.activity_id or t.start_id
+    ),
 }

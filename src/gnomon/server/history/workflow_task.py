@@ -385,6 +385,7 @@ async def build_poll_response(
         scheduled_event_id=wft.scheduled_event_id,
         attempt=wft.attempt,
         started_event_id=wft.started_event_id,
+        start_id=wft.request_id,
     )
     response.task_token = token.encode()
     response.started_event_id = wft.started_event_id
