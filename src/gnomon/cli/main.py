@@ -19,6 +19,7 @@ from gnomon import __version__
 from gnomon.cli.logs import configure
 from gnomon.server.app import GnomonServer, ServerConfig, default_db_path
 from gnomon.server.dynamic_config import DynamicConfig, DynamicConfigError
+from gnomon.server.history.engine import DEFAULT_CACHE_BYTES
 from gnomon.server.limits import Limits
 
 # Objects allocated between young-generation collections (Python's default is 700).
@@ -41,6 +42,12 @@ def build_parser() -> argparse.ArgumentParser:
     start.add_argument("--namespace", "-n", action="append", default=[], help="extra namespace to create (repeatable)")
     start.add_argument("--ui-port", type=int, default=8233, help="web UI port (default 8233)")
     start.add_argument("--headless", action="store_true", help="do not serve the web UI")
+    start.add_argument(
+        "--cache-mb",
+        type=int,
+        default=DEFAULT_CACHE_BYTES // (1024 * 1024),
+        help="memory for runs kept in memory, estimated (default %(default)s); others are read back when needed",
+    )
     start.add_argument("--log-level", default="info", choices=["debug", "info", "warn", "warning", "error"])
     start.add_argument("--log-format", default="text", choices=["text", "json"])
     start.add_argument(
@@ -144,6 +151,7 @@ def main(argv: list[str] | None = None) -> int:
         ui_port=ui_port,
         dynamic_config=dynamic_config,
         limits=limits,
+        cache_bytes=max(args.cache_mb, 1) * 1024 * 1024,
     )
     try:
         run_event_loop(serve(config))

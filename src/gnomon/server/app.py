@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from gnomon.server.dynamic_config import DynamicConfig
 from gnomon.server.frontend import OPERATOR_SERVICE, WORKFLOW_SERVICE, OperatorService, WorkflowService
+from gnomon.server.history.engine import DEFAULT_CACHE_BYTES
 from gnomon.server.history.service import HistoryService
 from gnomon.server.limits import Limits
 from gnomon.server.matching import MatchingService
@@ -37,6 +38,8 @@ class ServerConfig:
     # The reference's dynamic config settings (--dynamic-config-value KEY=VALUE).
     dynamic_config: DynamicConfig = field(default_factory=DynamicConfig)
     limits: Limits = field(default_factory=Limits)
+    # The bound of the run cache's memory estimate (--cache-mb); runs beyond it are read back when needed.
+    cache_bytes: int = DEFAULT_CACHE_BYTES
 
 
 class GnomonServer:
@@ -48,7 +51,9 @@ class GnomonServer:
         self.namespaces = NamespaceRegistry(self.persistence)
         self.search_attributes = SearchAttributeRegistry(self.persistence)
         self.matching = MatchingService()
-        self.history = HistoryService(self.persistence, self.namespaces, self.matching, config.dynamic_config)
+        self.history = HistoryService(
+            self.persistence, self.namespaces, self.matching, config.dynamic_config, cache_bytes=config.cache_bytes
+        )
         self.history.engine.visibility_record = lambda ms: visibility_record(
             ms, self.search_attributes.custom(ms.namespace_id)
         )

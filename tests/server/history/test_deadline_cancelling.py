@@ -40,7 +40,8 @@ def armed_kinds(server: GnomonServer, run_id: str) -> list[str]:
 async def test_a_closed_runs_deadlines_are_cancelled(served: tuple[GnomonServer, Client]) -> None:
     server, client = served
     service = client.workflow_service
-    started = await start_workflow(client, "deadline-wf", workflow_run_timeout={"seconds": 3600})
+    # Within the timer queue's horizon (a minute): later deadlines wait in storage, not in memory.
+    started = await start_workflow(client, "deadline-wf", workflow_run_timeout={"seconds": 30})
     queue = TaskQueue(name="tq-deadline-wf")
     assert armed_kinds(server, started.run_id) == ["workflow_timeout"]
 
@@ -60,3 +61,12 @@ async def test_a_closed_runs_deadlines_are_cancelled(served: tuple[GnomonServer,
         )
     )
     assert armed_kinds(server, started.run_id) == []
+
+
+async def test_a_deadline_past_the_horizon_waits_in_storage(served: tuple[GnomonServer, Client]) -> None:
+    server, client = served
+    started = await start_workflow(client, "far-deadline-wf", workflow_run_timeout={"seconds": 3600})
+    assert armed_kinds(server, started.run_id) == []
+    record = await server.persistence.get_run(server.namespaces.id_of("default"), started.run_id)
+    assert record is not None and record.derived.next_deadline is not None
+    assert record.derived.next_deadline > server.history.engine.timers.horizon

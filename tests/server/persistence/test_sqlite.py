@@ -17,10 +17,12 @@ import pytest
 from gnomon.server.persistence import (
     ConditionFailedError,
     CurrentRun,
+    DerivedColumns,
     HistoryBatch,
     NamespaceRecord,
     Persistence,
     RunRecord,
+    RunRef,
     SqlitePersistence,
     WorkflowMutation,
 )
@@ -79,6 +81,9 @@ def batch(first: int, last: int) -> HistoryBatch:
     return HistoryBatch(first_event_id=first, last_event_id=last, data=f"events {first}-{last}".encode())
 
 
+NOTHING_DERIVED = DerivedColumns(None, False)
+
+
 def mutation(
     run_id: str,
     *,
@@ -89,6 +94,7 @@ def mutation(
     close_time: float | None = None,
     events: tuple[int, int] | None = None,
     current: CurrentChange | None = None,
+    derived: DerivedColumns = NOTHING_DERIVED,
 ) -> WorkflowMutation:
     """A mutation taking ``run_id`` from ``version - 1`` to ``version`` (``version=1`` creates it)."""
     return WorkflowMutation(
@@ -105,6 +111,7 @@ def mutation(
         close_time=close_time,
         history=batch(*events) if events else None,
         current=current,
+        derived=derived,
     )
 
 
@@ -309,20 +316,32 @@ async def test_runs_and_histories_are_scoped_by_namespace(store: Persistence) ->
     assert (await store.get_current("ns-b", "wf")) == CurrentRun("run-2", RUNNING, "req-run-2", None)
 
 
-async def test_list_open_runs_returns_only_running_ones_of_every_namespace(store: Persistence) -> None:
-    await create_run(store, "open-a", workflow_id="wf-a", namespace_id="ns-a")
-    await create_run(store, "open-b", workflow_id="wf-b", namespace_id="ns-b")
-    await create_run(store, "closed", workflow_id="wf-c", namespace_id="ns-a")
-    await store.commit(
-        [mutation("closed", version=2, workflow_id="wf-c", namespace_id="ns-a", status=COMPLETED, close_time=3.0)]
-    )
-    await store.commit([mutation("open-a", version=2, workflow_id="wf-a", namespace_id="ns-a", events=(4, 4))])
+async def test_derived_columns_find_runs_due_and_runs_with_work(store: Persistence) -> None:
+    """The indexes start-up and the deadline loader read instead of every run."""
+    for run, ns in (("a", "ns-a"), ("b", "ns-b"), ("c", "ns-a"), ("d", "ns-a")):
+        await create_run(store, run, workflow_id=f"wf-{run}", namespace_id=ns)
+    due = {"a": 30.0, "b": 10.0, "c": 20.0}
+    for run, when in due.items():
+        ns = "ns-b" if run == "b" else "ns-a"
+        work = DerivedColumns(when, has_work=run != "c")
+        await store.commit([mutation(run, version=2, workflow_id=f"wf-{run}", namespace_id=ns, derived=work)])
 
-    open_runs = {(r.namespace_id, r.run_id): r for r in await store.list_open_runs()}
+    all_due = await store.runs_due(25.0, None, 10)
+    assert [(when, ref.run_id) for when, ref in all_due] == [(10.0, "b"), (20.0, "c")]
+    first_page = await store.runs_due(100.0, None, 2)
+    last = first_page[-1]
+    second_page = await store.runs_due(100.0, (last[0], last[1].namespace_id, last[1].run_id), 2)
+    assert [r.run_id for _, r in first_page + second_page] == ["b", "c", "a"]
+    assert await store.runs_with_work(None, 10) == [RunRef("ns-a", "a"), RunRef("ns-b", "b")]
+    assert await store.runs_with_work(RunRef("ns-a", "a"), 10) == [RunRef("ns-b", "b")]
+    assert (await store.get_run("ns-a", "c")).derived == DerivedColumns(20.0, False)  # type: ignore[union-attr]
 
-    assert set(open_runs) == {("ns-a", "open-a"), ("ns-b", "open-b")}
-    assert open_runs["ns-a", "open-a"].db_version == 2
-    assert open_runs["ns-a", "open-a"].state == b"open-a v2"
+    # A correction lands only on the version it was derived from.
+    await store.set_derived("ns-a", "c", 1, DerivedColumns(None, True))
+    assert (await store.get_run("ns-a", "c")).derived == DerivedColumns(20.0, False)  # type: ignore[union-attr]
+    await store.set_derived("ns-a", "c", 2, DerivedColumns(None, True))
+    assert (await store.get_run("ns-a", "c")).derived == DerivedColumns(None, True)  # type: ignore[union-attr]
+    assert [r.run_id for _, r in await store.runs_due(100.0, None, 10)] == ["b", "a"]
 
 
 async def test_delete_run_removes_run_history_and_its_current_pointer(store: Persistence) -> None:
@@ -334,7 +353,6 @@ async def test_delete_run_removes_run_history_and_its_current_pointer(store: Per
     assert await store.get_run(NS, "run-1") is None
     assert await history_of(store, "run-1") == []
     assert await store.get_current(NS, "wf") is None
-    assert await store.list_open_runs() == []
     await create_run(store, "run-2")  # the workflow id is free again
 
 
@@ -382,7 +400,6 @@ async def test_concurrent_commits_all_land_sharing_transactions(store: Persisten
     for run in runs:
         assert await store.get_run(NS, run) == expected_record(run, 1, workflow_id=f"wf-{run}")
         assert await history_of(store, run) == [b"events 1-3"]
-    assert len(await store.list_open_runs()) == GROUP_COMMIT_WRITERS
 
 
 async def test_one_conflict_in_a_group_does_not_fail_the_others(store: Persistence) -> None:
@@ -424,7 +441,6 @@ async def test_data_survives_close_and_reopen(backend: Backend, opener: Opener) 
         assert await history_of(second, "run-1") == [b"events 1-3", b"events 4-6"]
         assert await history_of(second, "run-1", 5) == [b"events 4-6"]
         assert await second.get_current(NS, "wf-2") == CurrentRun("run-2", COMPLETED, "req-run-2", 8.0)
-        assert [r.run_id for r in await second.list_open_runs()] == ["run-1"]
         # The guard still holds after the reopen: version 2 is current, 1 is stale.
         with pytest.raises(ConditionFailedError):
             await second.commit([mutation("run-1", version=2)])

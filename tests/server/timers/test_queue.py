@@ -32,7 +32,9 @@ async def test_cancelled_far_deadlines_do_not_accumulate() -> None:
         far = time.time() + 7 * 86400
         soon = queue.add(_deadline(time.time() + 0.05, "soon"))
         for i in range(10 * COMPACT_MIN_CANCELLED):
-            queue.cancel(queue.add(_deadline(far + i, f"run-{i}")))
+            far_deadline = _deadline(far + i, f"run-{i}")
+            queue.add(far_deadline)
+            queue.cancel(far_deadline)
             assert queue.heap_size <= 2 * COMPACT_MIN_CANCELLED + 1
         kept = queue.add(_deadline(far, "kept"))
         assert queue.armed() == [soon[2], kept[2]]
@@ -46,15 +48,33 @@ async def test_cancelled_far_deadlines_do_not_accumulate() -> None:
 async def test_cancel_after_firing_is_a_no_op() -> None:
     queue, fired = _recording_queue()
     try:
-        entry = queue.add(_deadline(time.time(), "now"))
+        now = _deadline(time.time(), "now")
+        queue.add(now)
         await asyncio.sleep(0.05)
         assert [d.ref for d in fired] == ["now"]
         # A fired entry is out of the heap: cancelling it must not count as a tombstone,
         # or the count would drift and compaction would run on a heap of live entries.
         for _ in range(3 * COMPACT_MIN_CANCELLED):
-            queue.cancel(entry)
+            queue.cancel(now)
         live = [queue.add(_deadline(time.time() + 3600 + i, f"live-{i}")) for i in range(COMPACT_MIN_CANCELLED)]
         assert queue.heap_size == len(live)
         assert queue.armed() == [e[2] for e in live]
+    finally:
+        await queue.stop()
+
+
+async def test_a_deadline_armed_twice_fires_once_and_is_indexed_by_run() -> None:
+    queue, fired = _recording_queue()
+    try:
+        deadline = _deadline(time.time() + 0.05, "twice")
+        assert queue.add(deadline) is queue.add(deadline)
+        assert queue.armed_for(deadline.namespace_id, deadline.run_id) == {deadline}
+        await asyncio.sleep(0.2)
+        assert [d.ref for d in fired] == ["twice"]
+        assert queue.armed_for(deadline.namespace_id, deadline.run_id) == frozenset()
+        later = _deadline(time.time() + 3600, "later")
+        queue.add(later)
+        queue.cancel_run(later.namespace_id, later.run_id)
+        assert queue.armed() == []
     finally:
         await queue.stop()

@@ -28,6 +28,7 @@ from gnomon.server.history import retry
 from gnomon.server.history.engine import HistoryEngine, RunContext, Transition
 from gnomon.server.history.mutable_state import ActivityInfo, MutableState
 from gnomon.server.history.tokens import TaskToken
+from gnomon.server.history.wants import Wants
 from gnomon.server.history.workflow_task import schedule_workflow_task
 from gnomon.server.ids import new_id
 from gnomon.server.matching import TaskRef, TaskType
@@ -44,9 +45,8 @@ ACTIVITY_NOT_FOUND = "Activity task not found."
 # -- reconciliation and deadlines ------------------------------------------------------------
 
 
-def reconcile(engine: HistoryEngine, ctx: RunContext) -> None:
-    """Hand due activities to matching and arm their timeouts."""
-    ms = ctx.ms
+def derive(engine: HistoryEngine, ms: MutableState, wants: Wants) -> None:
+    """Activities due wait in their queues; their timeouts (and retry backoffs) are armed."""
     if not ms.is_open:
         return
     now = engine.now()
@@ -54,7 +54,7 @@ def reconcile(engine: HistoryEngine, ctx: RunContext) -> None:
         ref = f"{info.scheduled_event_id}:{info.attempt}"
 
         def arm(kind: str, when: float, ref: str = ref) -> None:
-            engine.schedule_deadline(ctx, Deadline(when, ms.namespace_id, ms.run_id, kind, ref))
+            wants.deadline(Deadline(when, ms.namespace_id, ms.run_id, kind, ref))
 
         if info.schedule_to_close:
             arm(
@@ -74,7 +74,7 @@ def reconcile(engine: HistoryEngine, ctx: RunContext) -> None:
         if info.schedule_to_start:
             arm("activity_schedule_to_start", info.scheduled_time + info.schedule_to_start)
         task = TaskRef(ms.namespace_id, ms.workflow_id, ms.run_id, info.scheduled_event_id, info.attempt)
-        engine.dispatch(ctx, info.task_queue, TaskType.ACTIVITY, task)
+        wants.task(info.task_queue, TaskType.ACTIVITY, task)
 
 
 def _activity_for(ms: MutableState, ref: str) -> ActivityInfo | None:

@@ -50,6 +50,7 @@ from gnomon.server.history.lifecycle import (
     terminate,
 )
 from gnomon.server.history.mutable_state import ExternalRequestInfo, MutableState, attributes_field_of_type
+from gnomon.server.history.wants import Wants
 from gnomon.server.history.workflow_task import schedule_workflow_task
 from gnomon.server.ids import new_id
 from gnomon.server.protoutil import copy_fields
@@ -61,43 +62,24 @@ PARENT_WAIT_SECONDS = 30.0
 SERVER_IDENTITY = "history-service"
 
 
-def reconcile(engine: HistoryEngine, ctx: RunContext) -> None:
-    ms = ctx.ms
+def derive(engine: HistoryEngine, ms: MutableState, wants: Wants) -> None:
+    """The work this run owes other runs: until it is done, the run is found again at start-up."""
+    del engine
     if ms.is_open:
         for initiated_id, child in ms.children.items():
             if not child.started_event_id:
-                engine.run_cross_run_work(ctx, f"child:{initiated_id}", _start_child_work(initiated_id))
+                wants.cross_run(f"child:{initiated_id}", _start_child_work(initiated_id))
         for initiated_id in ms.signals_out:
-            engine.run_cross_run_work(ctx, f"signal:{initiated_id}", _external_work(_SIGNAL, initiated_id))
+            wants.cross_run(f"signal:{initiated_id}", _external_work(_SIGNAL, initiated_id))
         for initiated_id in ms.cancels_out:
-            engine.run_cross_run_work(ctx, f"cancel:{initiated_id}", _external_work(_CANCEL, initiated_id))
+            wants.cross_run(f"cancel:{initiated_id}", _external_work(_CANCEL, initiated_id))
         return
     if ms.parent is not None and not ms.parent_notified:
-        engine.run_cross_run_work(ctx, "notify-parent", _notify_parent)
-    if any(c.parent_close_policy != ParentClosePolicy.PARENT_CLOSE_POLICY_ABANDON for c in ms.children.values()):
-        engine.run_cross_run_work(ctx, "parent-close-policy", _apply_parent_close_policy)
-
-
-async def recover(engine: HistoryEngine, ctx: RunContext) -> None:
-    """At start-up: finish cross-run work whose initiator closed before a crash.
-
-    Closed runs are not loaded at start, so the work they owed is found from the open
-    side: a parent whose started child has closed (and was never told), and a child whose
-    parent has closed under a TERMINATE or REQUEST_CANCEL policy.
-    """
-    ms = ctx.ms
-    for child in ms.children.values():
-        if not child.run_id:
-            continue
-        child_ctx = await engine.resolve_or_none(child.namespace_id, child.workflow_id, "")
-        while child_ctx is not None and not child_ctx.ms.is_open and child_ctx.ms.result_run_id:
-            child_ctx = await engine.context_or_none(child.namespace_id, child_ctx.ms.result_run_id)
-        if child_ctx is not None and not child_ctx.ms.is_open and not child_ctx.ms.parent_notified:
-            engine.run_cross_run_work(child_ctx, "notify-parent", _notify_parent)
-    if ms.parent is not None:
-        parent = await engine.context_or_none(ms.parent.namespace_id, ms.parent.run_id)
-        if parent is not None and not parent.ms.is_open:
-            engine.run_cross_run_work(parent, "parent-close-policy", _apply_parent_close_policy)
+        wants.cross_run("notify-parent", _notify_parent)
+    if not ms.parent_close_policy_applied and any(
+        c.parent_close_policy != ParentClosePolicy.PARENT_CLOSE_POLICY_ABANDON for c in ms.children.values()
+    ):
+        wants.cross_run("parent-close-policy", _apply_parent_close_policy)
 
 
 # -- children ------------------------------------------------------------------------------
@@ -267,6 +249,9 @@ async def _apply_parent_close_policy(engine: HistoryEngine, ctx: RunContext) -> 
                 )
         except NotFoundError:
             continue  # already closed or gone
+    async with engine.transition(ctx) as tx:
+        tx.ms.parent_close_policy_applied = True
+        tx.dirty = True
 
 
 # -- signals and cancellations to other workflows -----------------------------------------

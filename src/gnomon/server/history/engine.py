@@ -1,4 +1,4 @@
-"""The history engine: cached mutable states, one lock per run, atomic transitions.
+"""The history engine: runs loaded on demand, one lock per run, atomic transitions.
 
 A transition runs under the run's lock, mutates the cached :class:`MutableState` in place
 and appends events; on leaving :meth:`HistoryEngine.transition` the new state, the events
@@ -6,18 +6,20 @@ and any runs created alongside (continue-as-new) are committed in one persistenc
 If anything fails before the commit returns, the cached copy is dropped and the next
 access reloads the committed one, so a half-applied change is never observed.
 
-After every commit :meth:`_reconcile` derives what the run needs from the outside world
-from its state alone: workflow and activity tasks handed to matching, deadlines given to
-the timer queue, and cross-run work (starting children, signalling other runs, telling a
-parent about a close). Start-up calls the same method for every open run, which is how
-queues and timers are rebuilt after a crash.
+What a run needs from the outside world (tasks handed to matching, deadlines armed in the
+timer queue, work on other runs) is derived from its state alone (see :mod:`.wants`):
+before each commit, so that the soonest deadline and whether there is work are stored and
+indexed beside the state, and applied after it. Runs live in memory only while used: the
+cache is bounded by bytes (:mod:`.run_cache`), and a run that left it is read back when a
+request, a poller or a deadline needs it, and derived again. Start-up reads no run: the
+indexes lead :mod:`.recovery` to the runs with a deadline coming up or work to do.
 
 A transition may be *deferred* (``durable=False``): it changes the cached state and
 derives its effects, but is written by the run's next durable commit. Only handing out a
 task is deferred (a workflow or activity task marked started): no client was promised
 anything by it, and if the server dies first the task is simply scheduled again after the
 restart, as if its worker had never polled. That saves a commit, a state encoding and a
-disk write on every task.
+disk write on every task. A run with such a change is kept in memory until it is written.
 """
 
 from __future__ import annotations
@@ -25,7 +27,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
@@ -39,39 +40,67 @@ from gnomon.server.dynamic_config import DynamicConfig
 from gnomon.server.errors import NotFoundError, ServiceError, UnavailableError
 from gnomon.server.history.events import encode_history, read_events
 from gnomon.server.history.mutable_state import MutableState
-from gnomon.server.matching import MatchingService, TaskRef, TaskType
+from gnomon.server.history.run_cache import RunCache, estimate
+from gnomon.server.history.wants import CrossRunWork, Wants
+from gnomon.server.matching import MatchingService
 from gnomon.server.namespaces import NamespaceRegistry
-from gnomon.server.persistence import ConditionFailedError, HistoryBatch, Persistence, WorkflowMutation
+from gnomon.server.persistence import (
+    ConditionFailedError,
+    DerivedColumns,
+    HistoryBatch,
+    Persistence,
+    WorkflowMutation,
+)
 from gnomon.server.persistence.interface import CurrentChange, VisibilityRecord
-from gnomon.server.timers import Deadline, TimerEntry, TimerQueue
+from gnomon.server.timers import Deadline, TimerQueue
 
 logger = logging.getLogger(__name__)
 
 RunKey = tuple[str, str]  # (namespace id, run id)
-CLOSED_CACHE_SIZE = 1_000
+# The default bound of the run cache's estimate (``gnomon server start --cache-bytes``).
+DEFAULT_CACHE_BYTES = 256 * 1024 * 1024
+
+__all__ = ["CrossRunWork", "HistoryEngine", "RunContext", "RunKey", "Transition"]
 
 
 @dataclass
 class RunContext:
-    """A cached run: its state, its lock and what has been derived from it in memory."""
+    """A cached run: its state, its lock and what only memory holds about it."""
 
     ms: MutableState
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     evicted: bool = False
+    # Tasks handed to matching since this copy was loaded (each once per attempt).
     dispatched: set[tuple[str, str, int, int]] = field(default_factory=set)
-    wanted: set[tuple[str, str, int, int]] = field(default_factory=set)
-    # Deadlines armed for this run, and those the latest reconcile asked for.
-    deadlines: dict[Deadline, TimerEntry] = field(default_factory=dict)
-    wanted_deadlines: set[Deadline] = field(default_factory=set)
     in_flight: set[str] = field(default_factory=set)
     # In-flight workflow updates (update_registry.PendingUpdate by id); memory only.
     updates: dict[str, Any] = field(default_factory=dict)
     # The committed events of an open run, once read (see HistoryEngine.read_events).
     history: list[HistoryEvent] | None = None
+    # A commit of this run is being written: its events count as committed in the state,
+    # may already be readable in the database, and are not in ``history`` yet.
+    committing: bool = False
+    # A deferred change (a task handed out) not written yet: the run must stay in memory.
+    unsaved: bool = False
+    # The derived columns as stored, and the state's encoded size (for the cache estimate).
+    stored: DerivedColumns = field(default_factory=lambda: DerivedColumns(None, False))
+    state_bytes: int = 0
+    size: int = 0
 
     @property
     def key(self) -> RunKey:
         return (self.ms.namespace_id, self.ms.run_id)
+
+    @property
+    def pinned(self) -> bool:
+        """Whether leaving memory would lose something only memory holds (see run_cache)."""
+        return (
+            self.lock.locked()
+            or self.unsaved
+            or bool(self.updates)
+            or bool(self.in_flight)
+            or bool(self.ms.pending_events)
+        )
 
 
 @dataclass
@@ -87,13 +116,13 @@ class Transition:
     # run right after the commit, before the run's effects are derived from its new state, so
     # a run that closes in the same change settles what it did before what it left undone.
     on_commit: list[Callable[[], None]] = field(default_factory=list)
+    # What the run (and each new run) wants, as derived for the commit; applied after it.
+    wants: Wants | None = None
+    new_run_wants: list[Wants] = field(default_factory=list)
 
     @property
     def ms(self) -> MutableState:
         return self.ctx.ms
-
-
-CrossRunWork = Callable[["HistoryEngine", RunContext], Awaitable[None]]
 
 
 class _TransitionScope:
@@ -123,12 +152,15 @@ class _TransitionScope:
                     await engine._commit(tx)
                 elif tx.new_runs:
                     raise RuntimeError("a transition that creates runs must be durable")
+                elif tx.dirty or len(tx.ms.pending_events) > tx.events_before:
+                    tx.ctx.unsaved = True
             except BaseException as failure:
                 engine._abandon(tx, failure)
                 raise
             engine._after_commit(tx)
         finally:
             tx.ctx.lock.release()
+        engine._trim_cache()
 
 
 class HistoryEngine:
@@ -140,49 +172,38 @@ class HistoryEngine:
         namespaces: NamespaceRegistry,
         matching: MatchingService,
         config: DynamicConfig | None = None,
+        *,
+        cache_bytes: int = DEFAULT_CACHE_BYTES,
     ) -> None:
         self.persistence = persistence
         self.namespaces = namespaces
         self.matching = matching
         self.config = config or DynamicConfig()
         self.timers = TimerQueue(self._on_deadline)
-        self._cache: dict[RunKey, RunContext] = {}
-        self._closed: OrderedDict[RunKey, None] = OrderedDict()  # cached closed runs, oldest first
+        self._cache = RunCache(cache_bytes)
         self._loading: dict[RunKey, asyncio.Future[RunContext | None]] = {}
         self._watchers: dict[RunKey, asyncio.Event] = {}
         self._workflow_id_locks: dict[tuple[str, str], asyncio.Lock] = {}
         self._background: set[asyncio.Task[None]] = set()
-        # Set by the modules that handle deadlines and cross-run work (see handlers.py).
+        # Set by the modules that handle deadlines and derive what runs want (see service.py).
         self.deadline_handlers: dict[str, Callable[[HistoryEngine, Deadline], Awaitable[None]]] = {}
-        self.reconcilers: list[Callable[[HistoryEngine, RunContext], None]] = []
+        self.derivers: list[Callable[[HistoryEngine, MutableState, Wants], None]] = []
+        # Effects of a committed state that are not wants (settling the updates of a closed run).
+        self.after_commit_hooks: list[Callable[[HistoryEngine, RunContext], None]] = []
         # Builds a run's visibility row; set by the server, which knows the search attributes.
         self.visibility_record: Callable[[MutableState], VisibilityRecord] | None = None
         # Records each search attribute value's type in its payload (set by the server).
         self.annotate_search_attributes: Callable[[str, SearchAttributes], None] = lambda ns_id, attributes: None
         # Raises InvalidArgumentError for attributes a command may not set (set by the server).
         self.validate_search_attributes: Callable[[str, SearchAttributes, str], None] = lambda ns_id, sa, ns: None
-        # Run once per open run at start-up, for work that closed runs still owe it.
-        self.recoverers: list[Callable[[HistoryEngine, RunContext], Awaitable[None]]] = []
         # Told when a run's cached state is dropped, with what only memory held (waiting updates).
         self.evict_hooks: list[Callable[[RunContext], None]] = []
 
     # -- lifecycle -----------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Load every open run and re-derive its tasks and deadlines."""
+        """Start the timer queue; nothing is loaded (see :mod:`.recovery`, which the service starts)."""
         self.timers.start()
-        records = await self.persistence.list_open_runs()
-        contexts = []
-        for record in records:
-            ctx = RunContext(codec.loads(MutableState, record.state))
-            self._cache[ctx.key] = ctx
-            contexts.append(ctx)
-        for ctx in contexts:
-            self._reconcile(ctx)
-        for ctx in contexts:
-            for recover in self.recoverers:
-                await recover(self, ctx)
-        logger.info("recovered %d open runs", len(records))
 
     async def stop(self) -> None:
         await self.timers.stop()
@@ -205,6 +226,15 @@ class HistoryEngine:
         task = asyncio.create_task(guarded(), name=name)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
+
+    @property
+    def cached_runs(self) -> int:
+        return len(self._cache)
+
+    @property
+    def cached_bytes(self) -> int:
+        """The run cache's estimate of the memory its runs take."""
+        return self._cache.bytes
 
     # -- finding runs --------------------------------------------------------------------
 
@@ -245,7 +275,6 @@ class HistoryEngine:
         key = (namespace_id, run_id)
         ctx = self._cache.get(key)
         if ctx is not None:
-            self._track(ctx)
             return ctx
         loading = self._loading.get(key)
         if loading is not None:
@@ -254,10 +283,14 @@ class HistoryEngine:
         self._loading[key] = future
         try:
             record = await self.persistence.get_run(namespace_id, run_id)
-            ctx = RunContext(codec.loads(MutableState, record.state)) if record else None
-            if ctx is not None:
-                self._cache[key] = ctx
-                self._track(ctx)
+            ctx = None
+            if record is not None:
+                ctx = RunContext(codec.loads(MutableState, record.state), stored=record.derived)
+                ctx.state_bytes = len(record.state)
+                self._cache.put(ctx)
+                self._resize(ctx)
+                # Loaded: what it wants goes to matching and the timer queue (deduplicated there).
+                self._apply(ctx, self.derive(ctx.ms))
                 self._trim_cache()
             future.set_result(ctx)
             return ctx
@@ -268,44 +301,31 @@ class HistoryEngine:
         finally:
             del self._loading[key]
 
+    def _resize(self, ctx: RunContext) -> None:
+        history = ctx.ms.history_size_bytes if ctx.history is not None else 0
+        self._cache.resize(ctx, estimate(ctx.state_bytes, history))
+
     def _trim_cache(self) -> None:
-        """Keep at most CLOSED_CACHE_SIZE closed runs in memory, the most recently used.
-
-        Open runs always stay: their deadlines and tasks are tracked through the cached
-        context. Closed ones are rarely read again (a result, a describe), so only a
-        bounded number are kept; the rest are read back from the database when asked for.
-        """
-        closed = self._closed
-        while len(closed) > CLOSED_CACHE_SIZE:
-            key, _ = closed.popitem(last=False)
-            ctx = self._cache.get(key)
-            if ctx is not None and not ctx.ms.is_open and not ctx.lock.locked():
-                del self._cache[key]
-
-    def _track(self, ctx: RunContext) -> None:
-        """Note a use of a cached run (closed runs are evicted least recently used first)."""
-        if not ctx.ms.is_open:
-            self._closed[ctx.key] = None
-            self._closed.move_to_end(ctx.key)
+        """Evict runs, least recently used first, while the cache's estimate is over its bound."""
+        for ctx in self._cache.over_budget():
+            self._cache.remove(ctx)
+            ctx.evicted = True  # a holder of this copy reloads the run on its next transition
 
     def _evict(self, ctx: RunContext) -> None:
+        """Drop the cached copy because it may differ from what is committed."""
         ctx.evicted = True
         for hook in self.evict_hooks:
             hook(ctx)
-        if self._cache.get(ctx.key) is ctx:
-            del self._cache[ctx.key]
-            self._closed.pop(ctx.key, None)
+        self._cache.remove(ctx)
 
     def forget(self, ctx: RunContext) -> None:
         """Drop a deleted run from memory, with its deadlines."""
-        for entry in ctx.deadlines.values():
-            self.timers.cancel(entry)
-        ctx.deadlines.clear()
+        self.timers.cancel_run(*ctx.key)
         self._evict(ctx)
 
     def forget_namespace(self, namespace_id: str) -> None:
         """Drop every cached run of a deleted namespace."""
-        for ctx in [c for key, c in self._cache.items() if key[0] == namespace_id]:
+        for ctx in [c for c in self._cache.runs() if c.key[0] == namespace_id]:
             self._evict(ctx)
 
     @asynccontextmanager
@@ -323,7 +343,7 @@ class HistoryEngine:
     # -- transitions ---------------------------------------------------------------------
 
     def transition(self, ctx: RunContext, *, durable: bool = True) -> AbstractAsyncContextManager[Transition]:
-        """Lock the run, let the caller change it, commit, then derive the effects.
+        """Lock the run, let the caller change it, commit, then apply what it now wants.
 
         ``durable=False`` defers the commit to the run's next durable transition (see the
         module docstring for when that is allowed).
@@ -331,7 +351,7 @@ class HistoryEngine:
         return _TransitionScope(self, ctx, durable)
 
     async def _lock_live(self, ctx: RunContext) -> RunContext:
-        """Take the run's lock on its live context (reloaded if a failed transition dropped it)."""
+        """Take the run's lock on its live context (reloaded if it left memory meanwhile)."""
         while True:
             await ctx.lock.acquire()
             if not ctx.evicted:
@@ -362,27 +382,69 @@ class HistoryEngine:
         ctx.lock.release()
         return ctx
 
+    async def refresh(self, ctx: RunContext) -> None:
+        """Derive and apply what the run wants now, and correct its stored columns if they are stale.
+
+        For runs found through the indexes (see :mod:`.recovery`): one stored before the
+        columns existed, or whose columns no longer match its state (a deadline past, say),
+        gets them written, so that it is not found again for nothing.
+        """
+        ctx = await self._lock_live(ctx)
+        try:
+            wants = self.derive(ctx.ms)
+            self._apply(ctx, wants)
+            columns = wants.columns
+            if columns != ctx.stored and not ctx.unsaved and not ctx.ms.pending_events:
+                await self.persistence.set_derived(ctx.ms.namespace_id, ctx.ms.run_id, ctx.ms.db_version, columns)
+                ctx.stored = columns
+        finally:
+            ctx.lock.release()
+
     async def create_run(self, ms: MutableState, current: CurrentChange) -> RunContext:
         """Commit a brand-new run (its events are in ``ms.pending_events``)."""
         ctx = RunContext(ms)
-        mutation, events = self._mutation(ms, current)
-        await self._persist([mutation])
+        mutation, events, wants = self._mutation(ms, current)
+        # Cached, and locked, before its row is visible: a lookup meanwhile finds this copy
+        # and waits for the commit, instead of loading a second one.
+        await ctx.lock.acquire()
+        self._cache.put(ctx)
+        try:
+            await self._persist([mutation])
+        except BaseException:
+            self._evict(ctx)
+            raise
+        finally:
+            ctx.lock.release()
         ctx.history = events
-        self._cache[ctx.key] = ctx
-        self._trim_cache()
+        self._stored(ctx, mutation)
+        self._resize(ctx)
         self._notify(ctx.key)
-        self._reconcile(ctx)
+        self._apply(ctx, wants)
+        self._trim_cache()
         return ctx
 
     async def _commit(self, tx: Transition) -> None:
         ms = tx.ms
         if not ms.pending_events and not tx.dirty and not tx.new_runs:
             return
-        mutation, events = self._mutation(ms, None)
+        mutation, events, tx.wants = self._mutation(ms, None)
         new_runs = [self._mutation(new, current) for new, current in tx.new_runs]
-        await self._persist([mutation] + [m for m, _ in new_runs])
+        tx.ctx.committing = True
+        try:
+            await self._persist([mutation] + [m for m, _, _ in new_runs])
+        finally:
+            tx.ctx.committing = False
+        self._stored(tx.ctx, mutation)
         self._remember_events(tx.ctx, events)
-        tx.new_run_events = [e for _, e in new_runs]
+        tx.new_run_events = [e for _, e, _ in new_runs]
+        tx.new_run_wants = [w for _, _, w in new_runs]
+
+    @staticmethod
+    def _stored(ctx: RunContext, mutation: WorkflowMutation) -> None:
+        """The run is now as committed: no change left unsaved, columns as written."""
+        ctx.unsaved = False
+        ctx.stored = mutation.derived
+        ctx.state_bytes = len(mutation.state)
 
     async def _persist(self, mutations: list[WorkflowMutation]) -> None:
         try:
@@ -390,8 +452,11 @@ class HistoryEngine:
         except ConditionFailedError as error:
             raise UnavailableError(f"concurrent update, please retry: {error}") from error
 
-    def _mutation(self, ms: MutableState, current: CurrentChange | None) -> tuple[WorkflowMutation, list[HistoryEvent]]:
-        """The write that commits ``ms`` as it is now, and the events it appends."""
+    def _mutation(
+        self, ms: MutableState, current: CurrentChange | None
+    ) -> tuple[WorkflowMutation, list[HistoryEvent], Wants]:
+        """The write that commits ``ms`` as it is now, the events it appends, and what ``ms`` wants."""
+        wants = self.derive(ms)
         events = ms.take_pending_events()
         expected = ms.db_version
         ms.db_version += 1
@@ -422,9 +487,10 @@ class HistoryEngine:
             current=current,
             status_changed=ms.status != ms.committed_status,
             visibility=visibility,
+            derived=wants.columns,
         )
         ms.committed_status = ms.status
-        return mutation, events
+        return mutation, events, wants
 
     def _remember_events(self, ctx: RunContext, events: list[HistoryEvent]) -> None:
         """Keep an open run's in-memory history in step with what was just committed."""
@@ -434,33 +500,45 @@ class HistoryEngine:
             ctx.history = None  # closed runs are read rarely: their history stays on disk
         elif events:
             ctx.history.extend(events)
+        self._resize(ctx)
 
     async def read_events(self, ctx: RunContext, first_event_id: int = 1) -> list[HistoryEvent]:
         """The run's committed events from ``first_event_id`` on (event ids are 1, 2, 3...).
 
         An open run's history is kept in memory once read, so workflow-task polls do not
-        go to the database. A commit landing while the history is being read leaves the
-        read result incomplete; it is then returned but not kept.
+        go to the database; each commit appends its events to it. A read that overlaps a
+        commit is returned but not kept: it may lack that commit's events, or already hold
+        them (the commit has landed but not returned), and the commit appends them on return.
+        Readers without the run's lock (query tasks, history pages) do overlap commits.
         """
         if ctx.history is not None:
             return ctx.history[first_event_id - 1 :]
         events = await read_events(self.persistence, ctx.ms.namespace_id, ctx.ms.run_id, 1)
-        if ctx.ms.is_open and ctx.history is None and len(events) == ctx.ms.last_committed_event_id:
+        if (
+            ctx.ms.is_open
+            and ctx.history is None
+            and not ctx.committing
+            and len(events) == ctx.ms.last_committed_event_id
+        ):
             ctx.history = events
+            self._resize(ctx)
         return events[first_event_id - 1 :]
 
     def _after_commit(self, tx: Transition) -> None:
         for settle in tx.on_commit:
             settle()
-        self._notify(tx.ctx.key)
-        self._reconcile(tx.ctx)
-        self._track(tx.ctx)
-        for (new, _), events in zip(tx.new_runs, tx.new_run_events, strict=True):
-            ctx = RunContext(new, history=events)
-            self._cache[ctx.key] = ctx
-            self._notify(ctx.key)
-            self._reconcile(ctx)
-        self._trim_cache()
+        ctx = tx.ctx
+        self._notify(ctx.key)
+        # A deferred change was not derived for a commit: derive it now.
+        self._apply(ctx, tx.wants if tx.wants is not None else self.derive(ctx.ms))
+        for hook in self.after_commit_hooks:
+            hook(self, ctx)
+        for (new, _), events, wants in zip(tx.new_runs, tx.new_run_events, tx.new_run_wants, strict=True):
+            new_ctx = RunContext(new, history=events, stored=wants.columns)
+            self._cache.put(new_ctx)
+            self._resize(new_ctx)
+            self._notify(new_ctx.key)
+            self._apply(new_ctx, wants)
 
     # -- watching runs -------------------------------------------------------------------
 
@@ -476,35 +554,42 @@ class HistoryEngine:
             event = self._watchers[key] = asyncio.Event()
         return event
 
-    # -- effects derived from state ------------------------------------------------------
+    # -- what runs want from the world -----------------------------------------------------
 
-    def _reconcile(self, ctx: RunContext) -> None:
-        ctx.wanted = set()
-        ctx.wanted_deadlines = set()
-        for reconciler in self.reconcilers:
-            reconciler(self, ctx)
-        # Reconcilers name every pending task and deadline each time: forget tasks no longer
-        # pending, and cancel deadlines no longer due (a completed task's timeout, every
-        # deadline of a closed run), which would otherwise fire, load the run and find nothing.
-        ctx.dispatched &= ctx.wanted
-        if len(ctx.deadlines) > len(ctx.wanted_deadlines):
-            for deadline in [d for d in ctx.deadlines if d not in ctx.wanted_deadlines]:
-                self.timers.cancel(ctx.deadlines.pop(deadline))
+    def derive(self, ms: MutableState) -> Wants:
+        """What the state calls for (pure: nothing is handed out or armed)."""
+        wants = Wants()
+        for derive in self.derivers:
+            derive(self, ms, wants)
+        return wants
 
-    def dispatch(self, ctx: RunContext, queue: str, task_type: TaskType, task: TaskRef) -> None:
-        """Hand a task to matching once per (entity, attempt)."""
-        tag = (task_type.name, queue, task.scheduled_event_id, task.attempt)
-        ctx.wanted.add(tag)
-        if tag in ctx.dispatched:
-            return
-        ctx.dispatched.add(tag)
-        self.matching.add(ctx.ms.namespace_id, queue, task_type, task)
+    def _apply(self, ctx: RunContext, wants: Wants) -> None:
+        """Make the world match ``wants``: hand out new tasks, arm and cancel deadlines, start work.
 
-    def schedule_deadline(self, ctx: RunContext, deadline: Deadline) -> None:
-        """Arm ``deadline`` for the run (reconcilers call this for every deadline still due)."""
-        ctx.wanted_deadlines.add(deadline)
-        if deadline not in ctx.deadlines:
-            ctx.deadlines[deadline] = self.timers.add(deadline)
+        Tasks are handed to matching once per attempt by this copy of the run (and matching
+        ignores one it already holds); deadlines past the timer queue's horizon are not armed
+        (the stored next deadline brings the run back in time); armed deadlines the run no
+        longer wants (a completed task's timeout, any deadline of a closed run) are cancelled,
+        or they would fire, load the run and find nothing to do.
+        """
+        tags = set()
+        for queue, task_type, task in wants.tasks:
+            tag = (task_type.name, queue, task.scheduled_event_id, task.attempt)
+            tags.add(tag)
+            if tag not in ctx.dispatched:
+                ctx.dispatched.add(tag)
+                self.matching.add(ctx.ms.namespace_id, queue, task_type, task)
+        ctx.dispatched &= tags
+        timers = self.timers
+        wanted = set(wants.deadlines)
+        for deadline in timers.armed_for(*ctx.key) - wanted:
+            timers.cancel(deadline)
+        horizon = timers.horizon
+        for deadline in wanted:
+            if deadline.when <= horizon:
+                timers.add(deadline)
+        for work_tag, work in wants.work:
+            self.run_cross_run_work(ctx, work_tag, work)
 
     def run_cross_run_work(self, ctx: RunContext, tag: str, work: CrossRunWork) -> None:
         """Start ``work`` for this run unless the same tag is already running."""
@@ -524,15 +609,18 @@ class HistoryEngine:
         ctx = await self._context(deadline.namespace_id, deadline.run_id)
         if ctx is None:
             return  # the run was deleted: nothing is due for it
-        ctx.deadlines.pop(deadline, None)
-        if not ctx.ms.is_open:
-            return
         handler = self.deadline_handlers.get(deadline.kind)
         if handler is None:
             logger.error("no handler for deadline kind %s", deadline.kind)
             return
-        await handler(self, deadline)
+        if ctx.ms.is_open or deadline.kind == WAKE:
+            await handler(self, deadline)
 
     @staticmethod
     def now() -> float:
         return time.time()
+
+
+# The deadline that brings a run found through the stored next-deadline index back into
+# memory, where its own deadlines are derived and armed (see recovery.py).
+WAKE = "wake"

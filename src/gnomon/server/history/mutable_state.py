@@ -192,6 +192,8 @@ class MutableState:
     signal_request_ids: list[str] = field(default_factory=list)
     parent: ParentInfo | None = None
     parent_notified: bool = False
+    # The closed run's parent close policy has been applied to its children.
+    parent_close_policy_applied: bool = False
     result_run_id: str = ""  # the run a continue-as-new or retry handed over to
     history_size_bytes: int = 0
     # Where a reset could restart this run: the first task completed by each worker build.

@@ -6,9 +6,11 @@ from temporalio.api.enums.v1 import RetryState, TimeoutType, WorkflowExecutionSt
 from temporalio.api.failure.v1 import Failure, TimeoutFailureInfo
 from temporalio.api.history.v1 import TimerFiredEventAttributes, WorkflowExecutionTimedOutEventAttributes
 
-from gnomon.server.history.engine import HistoryEngine, RunContext
+from gnomon.server.history.engine import HistoryEngine
+from gnomon.server.history.mutable_state import MutableState
 from gnomon.server.history.runs import close_run
 from gnomon.server.history.successor import retry_or_cron
+from gnomon.server.history.wants import Wants
 from gnomon.server.history.workflow_task import schedule_workflow_task
 from gnomon.server.timers import Deadline
 
@@ -16,15 +18,16 @@ from gnomon.server.timers import Deadline
 EPSILON = 0.002
 
 
-def reconcile(engine: HistoryEngine, ctx: RunContext) -> None:
-    ms = ctx.ms
+def derive(engine: HistoryEngine, ms: MutableState, wants: Wants) -> None:
+    """User timers, and the run's own run and execution timeouts."""
+    del engine
     if not ms.is_open:
         return
     for info in ms.timers.values():
-        engine.schedule_deadline(ctx, Deadline(info.fire_time, ms.namespace_id, ms.run_id, "timer", info.timer_id))
+        wants.deadline(Deadline(info.fire_time, ms.namespace_id, ms.run_id, "timer", info.timer_id))
     expirations = [t for t in (ms.run_expiration_time, ms.execution_expiration_time) if t]
     if expirations:
-        engine.schedule_deadline(ctx, Deadline(min(expirations), ms.namespace_id, ms.run_id, "workflow_timeout", ""))
+        wants.deadline(Deadline(min(expirations), ms.namespace_id, ms.run_id, "workflow_timeout", ""))
 
 
 async def on_timer(engine: HistoryEngine, deadline: Deadline) -> None:

@@ -97,7 +97,7 @@ _COMPLETE = {
     TokenKind.ACTIVITY: lambda t: (
         t.scheduled_event_id > 0 and t.attempt > 0 and not t.started_event_id and not t.start_id
     ),
-    TokenKind.QUERY: lambda t: not (
-        t.scheduled_event_id or t.attempt or t.started_event_id or t.activity_id or t.start_id
+    TokenKind.QUERY: lambda t: (
+        not (t.scheduled_event_id or t.attempt or t.started_event_id or t.activity_id or t.start_id)
     ),
 }

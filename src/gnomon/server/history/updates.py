@@ -238,7 +238,7 @@ def _abort(ctx: RunContext, pending: PendingUpdate, error: Exception) -> None:
     _registry(ctx).pop(pending.update_id, None)
 
 
-def reconcile(engine: HistoryEngine, ctx: RunContext) -> None:
+def settle_on_close(engine: HistoryEngine, ctx: RunContext) -> None:
     """When the run closes, end every update still in flight, as the reference does.
 
     Runs after the closing change's own update outcomes were settled (see

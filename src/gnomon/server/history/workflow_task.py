@@ -34,6 +34,7 @@ from gnomon.server.history.engine import HistoryEngine, RunContext, Transition
 from gnomon.server.history.mutable_state import MutableState, WorkflowTaskInfo, attributes_field_of_type
 from gnomon.server.history.tokens import TaskToken
 from gnomon.server.history.update_registry import messages_for_task
+from gnomon.server.history.wants import Wants
 from gnomon.server.ids import new_id
 from gnomon.server.matching import TaskRef, TaskType
 from gnomon.server.protoutil import duration, seconds, timestamp
@@ -121,30 +122,26 @@ def write_transient_events(ms: MutableState) -> None:
 # -- reconciliation and deadlines ------------------------------------------------------------
 
 
-def reconcile(engine: HistoryEngine, ctx: RunContext) -> None:
-    """Hand a scheduled workflow task to matching; arm its timeout deadlines."""
-    ms = ctx.ms
+def derive(engine: HistoryEngine, ms: MutableState, wants: Wants) -> None:
+    """A scheduled workflow task waits in its queue; its timeouts (and a start delay) are armed."""
+    del engine
     if not ms.is_open:
         return
     if ms.first_task_backoff_until:
-        engine.schedule_deadline(
-            ctx, Deadline(ms.first_task_backoff_until, ms.namespace_id, ms.run_id, "workflow_backoff", "")
-        )
+        wants.deadline(Deadline(ms.first_task_backoff_until, ms.namespace_id, ms.run_id, "workflow_backoff", ""))
     wft = ms.workflow_task
     if wft is None:
         return
     ref = f"{wft.scheduled_event_id}:{wft.attempt}"
     if wft.started:
         when = wft.started_time + wft.timeout
-        engine.schedule_deadline(ctx, Deadline(when, ms.namespace_id, ms.run_id, "workflow_task_start_to_close", ref))
+        wants.deadline(Deadline(when, ms.namespace_id, ms.run_id, "workflow_task_start_to_close", ref))
         return
     task = TaskRef(ms.namespace_id, ms.workflow_id, ms.run_id, wft.scheduled_event_id, wft.attempt)
-    engine.dispatch(ctx, wft.task_queue, TaskType.WORKFLOW, task)
+    wants.task(wft.task_queue, TaskType.WORKFLOW, task)
     if wft.sticky and wft.sticky_timeout:
         when = wft.scheduled_time + wft.sticky_timeout
-        engine.schedule_deadline(
-            ctx, Deadline(when, ms.namespace_id, ms.run_id, "workflow_task_schedule_to_start", ref)
-        )
+        wants.deadline(Deadline(when, ms.namespace_id, ms.run_id, "workflow_task_schedule_to_start", ref))
 
 
 def _matches(wft: WorkflowTaskInfo | None, ref: str) -> bool:
@@ -157,6 +154,8 @@ async def on_start_to_close_timeout(engine: HistoryEngine, deadline: Deadline) -
         wft = tx.ms.workflow_task
         if not tx.ms.is_open or not _matches(wft, deadline.ref) or wft is None or not wft.started:
             return
+        if wft.started_time + wft.timeout > engine.now() + 0.002:
+            return  # the deadline of an earlier start of this attempt (handed out again after a restart)
         logger.info("workflow task timed out", extra={"workflow_id": tx.ms.workflow_id, "run_id": tx.ms.run_id})
         if wft.speculative:
             write_transient_events(tx.ms)

@@ -2,7 +2,8 @@
 
 A task added while a poller waits goes straight to that poller (sync match); otherwise it
 waits in the backlog. The backlog is only a cache of what the runs' mutable states say is
-pending: after a restart the history engine re-adds every pending task.
+pending: after a restart the history engine re-adds every pending task, and a run loaded
+into memory again re-adds its own, so adding a task that is already waiting does nothing.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ class TaskQueue(Generic[T]):
     def __init__(self, name: str) -> None:
         self.name = name
         self._backlog: deque[T] = deque()
+        self._queued: set[T] = set()  # what the backlog holds, to add each task once
         self._waiters: deque[asyncio.Future[T | None]] = deque()  # None: the poll timed out
         self.pollers: dict[str, PollerInfo] = {}
         self.last_poll_time = 0.0
@@ -49,21 +51,27 @@ class TaskQueue(Generic[T]):
 
     def add(self, task: T) -> None:
         """Hand the task to a waiting poller, or keep it in the backlog."""
+        if task in self._queued:
+            return
         while self._waiters:
             waiter = self._waiters.popleft()
             if not waiter.done():
                 waiter.set_result(task)
                 return
         self._backlog.append(task)
+        self._queued.add(task)
 
     def push_front(self, task: T) -> None:
         """Return a task that a poller took but could not deliver."""
-        self._backlog.appendleft(task)
+        if task not in self._queued:
+            self._backlog.appendleft(task)
+            self._queued.add(task)
 
     def drain(self) -> list[T]:
         """Remove and return the whole backlog."""
         tasks = list(self._backlog)
         self._backlog.clear()
+        self._queued.clear()
         return tasks
 
     def record_poller(self, identity: str) -> None:
@@ -83,7 +91,9 @@ class TaskQueue(Generic[T]):
         """The next task, waiting up to ``timeout`` seconds; None if none came."""
         self.record_poller(identity)
         if self._backlog:
-            return self._backlog.popleft()
+            queued = self._backlog.popleft()
+            self._queued.discard(queued)
+            return queued
         loop = asyncio.get_running_loop()
         waiter: asyncio.Future[T | None] = loop.create_future()
         self._waiters.append(waiter)

@@ -3,10 +3,12 @@
 from gnomon.server.persistence.interface import (
     ConditionFailedError,
     CurrentRun,
+    DerivedColumns,
     HistoryBatch,
     NamespaceRecord,
     Persistence,
     RunRecord,
+    RunRef,
     StorageFullError,
     WorkflowMutation,
 )
@@ -15,10 +17,12 @@ from gnomon.server.persistence.sqlite import SqlitePersistence
 __all__ = [
     "ConditionFailedError",
     "CurrentRun",
+    "DerivedColumns",
     "HistoryBatch",
     "NamespaceRecord",
     "Persistence",
     "RunRecord",
+    "RunRef",
     "SqlitePersistence",
     "StorageFullError",
     "WorkflowMutation",

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from gnomon.server.errors import ResourceExhaustedError
@@ -64,6 +64,30 @@ class RunRecord:
     db_version: int
     status: int
     state: bytes
+    # What the run wants from the world, as of this state (see ``DerivedColumns``).
+    derived: DerivedColumns = field(default_factory=lambda: DerivedColumns(None, False))
+
+
+@dataclass(frozen=True)
+class DerivedColumns:
+    """What a run's state says it needs, stored beside it and indexed.
+
+    They are how runs that are not in memory are found again: the ones with a deadline
+    coming up (``next_deadline``: the soonest, epoch seconds), and the ones with *work*:
+    a task to hand to a worker, or work on another run (starting a child, telling a
+    parent). Start-up reads these indexes instead of every run.
+    """
+
+    next_deadline: float | None
+    has_work: bool
+
+
+@dataclass(frozen=True)
+class RunRef:
+    """Where to find a run (what the derived indexes return)."""
+
+    namespace_id: str
+    run_id: str
 
 
 @dataclass
@@ -107,6 +131,7 @@ class WorkflowMutation:
     status_changed: bool = True
     # Set when what list queries see of the run changed (start, close, upserts).
     visibility: VisibilityRecord | None = None
+    derived: DerivedColumns = field(default_factory=lambda: DerivedColumns(None, False))
 
 
 class Persistence(abc.ABC):
@@ -137,8 +162,22 @@ class Persistence(abc.ABC):
         """Serialized history batches holding events from ``first_event_id`` on, in order."""
 
     @abc.abstractmethod
-    async def list_open_runs(self) -> list[RunRecord]:
-        """Every run not closed yet, of every namespace (used to rebuild queues at start)."""
+    async def runs_due(
+        self, until: float, after: tuple[float, str, str] | None, limit: int
+    ) -> list[tuple[float, RunRef]]:
+        """Runs whose next deadline is at or before ``until``, soonest first, after the key ``after``.
+
+        ``after`` is the (next_deadline, namespace_id, run_id) of the last row of the previous
+        page (None: from the start); at most ``limit`` rows.
+        """
+
+    @abc.abstractmethod
+    async def runs_with_work(self, after: RunRef | None, limit: int) -> list[RunRef]:
+        """Runs (open or closed) whose state says they have work, in key order, after ``after``."""
+
+    @abc.abstractmethod
+    async def set_derived(self, namespace_id: str, run_id: str, db_version: int, derived: DerivedColumns) -> None:
+        """Correct a run's derived columns, if it is still at ``db_version`` (a later commit wrote its own)."""
 
     @abc.abstractmethod
     async def delete_run(self, namespace_id: str, workflow_id: str, run_id: str) -> None:

@@ -88,4 +88,21 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
     ),
     # Visibility rows waiting to be written in a batch (see sqlite_visibility).
     (5, list(PENDING_SCHEMA)),
+    (
+        6,
+        [
+            # What a run needs from the world, derived from its state at every commit
+            # (interface.DerivedColumns), so start-up and the deadline loader find the runs
+            # that need something without reading every run.
+            "ALTER TABLE executions ADD COLUMN next_deadline DOUBLE PRECISION",
+            "ALTER TABLE executions ADD COLUMN has_work INTEGER NOT NULL DEFAULT 0",
+            "CREATE INDEX executions_by_deadline ON executions (next_deadline, namespace_id, run_id)"
+            " WHERE next_deadline IS NOT NULL",
+            "CREATE INDEX executions_with_work ON executions (namespace_id, run_id) WHERE has_work = 1",
+            # Runs stored before this migration have no derived columns yet: every open one is
+            # looked at once at the next start (which writes its real columns).
+            "UPDATE executions SET has_work = 1 WHERE status = 1",
+            "DROP INDEX executions_open",
+        ],
+    ),
 ]

@@ -36,9 +36,11 @@ from gnomon.server.persistence.disk_full import DiskFullEpisodes, is_disk_full
 from gnomon.server.persistence.interface import (
     ConditionFailedError,
     CurrentRun,
+    DerivedColumns,
     NamespaceRecord,
     Persistence,
     RunRecord,
+    RunRef,
     StorageFullError,
     WorkflowMutation,
 )
@@ -48,7 +50,6 @@ from gnomon.server.persistence.worker_thread import WorkerThread
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
-OPEN_STATUS = 1  # WORKFLOW_EXECUTION_STATUS_RUNNING
 # Rows sampled per index when planner statistics are refreshed: ~15 ms at a million runs.
 ANALYSIS_LIMIT = 10_000
 # Refresh the statistics after this many writes, as the tables grow.
@@ -362,11 +363,16 @@ class SqlitePersistence(Persistence):
     async def get_run(self, namespace_id: str, run_id: str) -> RunRecord | None:
         def read(conn: sqlite3.Connection) -> RunRecord | None:
             row = conn.execute(
-                "SELECT namespace_id, workflow_id, run_id, db_version, status, state FROM executions"
-                " WHERE namespace_id = ? AND run_id = ?",
+                "SELECT namespace_id, workflow_id, run_id, db_version, status, state, next_deadline, has_work"
+                " FROM executions WHERE namespace_id = ? AND run_id = ?",
                 (namespace_id, run_id),
             ).fetchone()
-            return RunRecord(*row) if row else None
+            if row is None:
+                return None
+            namespace, workflow, run, version, status, state, next_deadline, has_work = row
+            return RunRecord(
+                namespace, workflow, run, version, status, state, DerivedColumns(next_deadline, bool(has_work))
+            )
 
         return self._lookup(read)
 
@@ -392,15 +398,43 @@ class SqlitePersistence(Persistence):
 
         return await self._read(read)
 
-    async def list_open_runs(self) -> list[RunRecord]:
-        def read(conn: sqlite3.Connection) -> list[RunRecord]:
+    async def runs_due(
+        self, until: float, after: tuple[float, str, str] | None, limit: int
+    ) -> list[tuple[float, RunRef]]:
+        def read(conn: sqlite3.Connection) -> list[tuple[float, RunRef]]:
+            start = after or (float("-inf"), "", "")
             rows = conn.execute(
-                "SELECT namespace_id, workflow_id, run_id, db_version, status, state FROM executions WHERE status = ?",
-                (OPEN_STATUS,),
+                "SELECT next_deadline, namespace_id, run_id FROM executions"
+                " WHERE next_deadline IS NOT NULL AND next_deadline <= ?"
+                " AND (next_deadline, namespace_id, run_id) > (?, ?, ?)"
+                " ORDER BY next_deadline, namespace_id, run_id LIMIT ?",
+                (until, *start, limit),
             ).fetchall()
-            return [RunRecord(*row) for row in rows]
+            return [(when, RunRef(ns, run)) for when, ns, run in rows]
 
         return await self._read(read)
+
+    async def runs_with_work(self, after: RunRef | None, limit: int) -> list[RunRef]:
+        def read(conn: sqlite3.Connection) -> list[RunRef]:
+            start = (after.namespace_id, after.run_id) if after else ("", "")
+            rows = conn.execute(
+                "SELECT namespace_id, run_id FROM executions WHERE has_work = 1"
+                " AND (namespace_id, run_id) > (?, ?) ORDER BY namespace_id, run_id LIMIT ?",
+                (*start, limit),
+            ).fetchall()
+            return [RunRef(ns, run) for ns, run in rows]
+
+        return await self._read(read)
+
+    async def set_derived(self, namespace_id: str, run_id: str, db_version: int, derived: DerivedColumns) -> None:
+        def write(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "UPDATE executions SET next_deadline = ?, has_work = ?"
+                " WHERE namespace_id = ? AND run_id = ? AND db_version = ?",
+                (derived.next_deadline, int(derived.has_work), namespace_id, run_id, db_version),
+            )
+
+        await self._write(write)
 
     async def delete_run(self, namespace_id: str, workflow_id: str, run_id: str) -> None:
         def write(conn: sqlite3.Connection) -> None:
@@ -593,18 +627,22 @@ def _apply_mutation(conn: sqlite3.Connection, m: WorkflowMutation) -> None:
     if m.expected_db_version == 0:
         conn.execute(
             "INSERT INTO executions (namespace_id, run_id, workflow_id, db_version, status, workflow_type,"
-            " task_queue, start_time, close_time, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " task_queue, start_time, close_time, state, next_deadline, has_work)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 m.namespace_id, m.run_id, m.workflow_id, m.db_version, m.status, m.workflow_type,
-                m.task_queue, m.start_time, m.close_time, m.state,
+                m.task_queue, m.start_time, m.close_time, m.state, m.derived.next_deadline, m.derived.has_work,
             ),
         )  # fmt: skip
     else:
         cursor = conn.execute(
-            "UPDATE executions SET db_version = ?, status = ?, close_time = ?, state = ?"
-            " WHERE namespace_id = ? AND run_id = ? AND db_version = ?",
-            (m.db_version, m.status, m.close_time, m.state, m.namespace_id, m.run_id, m.expected_db_version),
-        )
+            "UPDATE executions SET db_version = ?, status = ?, close_time = ?, state = ?, next_deadline = ?,"
+            " has_work = ? WHERE namespace_id = ? AND run_id = ? AND db_version = ?",
+            (
+                m.db_version, m.status, m.close_time, m.state, m.derived.next_deadline, m.derived.has_work,
+                m.namespace_id, m.run_id, m.expected_db_version,
+            ),
+        )  # fmt: skip
         if cursor.rowcount != 1:
             raise ConditionFailedError(
                 f"run {m.run_id} is not at version {m.expected_db_version}: a newer state was written"
