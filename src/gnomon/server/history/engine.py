@@ -67,6 +67,9 @@ class RunContext:
     updates: dict[str, Any] = field(default_factory=dict)
     # The committed events of an open run, once read (see HistoryEngine.read_events).
     history: list[HistoryEvent] | None = None
+    # A commit of this run is being written: its events count as committed in the state,
+    # may already be readable in the database, and are not in ``history`` yet.
+    committing: bool = False
 
     @property
     def key(self) -> RunKey:
@@ -367,7 +370,11 @@ class HistoryEngine:
             return
         mutation, events = self._mutation(ms, None)
         new_runs = [self._mutation(new, current) for new, current in tx.new_runs]
-        await self._persist([mutation] + [m for m, _ in new_runs])
+        tx.ctx.committing = True
+        try:
+            await self._persist([mutation] + [m for m, _ in new_runs])
+        finally:
+            tx.ctx.committing = False
         self._remember_events(tx.ctx, events)
         tx.new_run_events = [e for _, e in new_runs]
 
@@ -426,13 +433,20 @@ class HistoryEngine:
         """The run's committed events from ``first_event_id`` on (event ids are 1, 2, 3...).
 
         An open run's history is kept in memory once read, so workflow-task polls do not
-        go to the database. A commit landing while the history is being read leaves the
-        read result incomplete; it is then returned but not kept.
+        go to the database; each commit appends its events to it. A read that overlaps a
+        commit is returned but not kept: it may lack that commit's events, or already hold
+        them (the commit has landed but not returned), and the commit appends them on return.
+        Readers without the run's lock (query tasks, history pages) do overlap commits.
         """
         if ctx.history is not None:
             return ctx.history[first_event_id - 1 :]
         events = await read_events(self.persistence, ctx.ms.namespace_id, ctx.ms.run_id, 1)
-        if ctx.ms.is_open and ctx.history is None and len(events) == ctx.ms.last_committed_event_id:
+        if (
+            ctx.ms.is_open
+            and ctx.history is None
+            and not ctx.committing
+            and len(events) == ctx.ms.last_committed_event_id
+        ):
             ctx.history = events
         return events[first_event_id - 1 :]
 
