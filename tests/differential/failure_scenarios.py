@@ -155,6 +155,7 @@ class FCancelActivityWorkflow:
     def __init__(self) -> None:
         self.cancel = False
         self.finished = False
+        self.seen = "not cancelled yet"
 
     @workflow.run
     async def run(self, call: FActivityCall) -> list[str]:
@@ -165,9 +166,14 @@ class FCancelActivityWorkflow:
             seen = [f"result: {await handle}"]
         except (ActivityError, asyncio.CancelledError) as err:
             seen = _chain(err)
+        self.seen = seen[0]
         workflow.upsert_memo({"seen": seen[0]})
         await workflow.wait_condition(lambda: self.finished)
         return seen
+
+    @workflow.query
+    def outcome(self) -> str:
+        return self.seen
 
     @workflow.signal
     def cancel_activity(self) -> None:
@@ -388,12 +394,21 @@ def run_activity(call: FActivityCall) -> Callable[[Client, str, str], Awaitable[
     return drive
 
 
-def cancel_activity(call: FActivityCall, *, started: bool) -> Callable[[Client, str, str], Awaitable[ScenarioRun]]:
+def cancel_activity(
+    call: FActivityCall, *, started: bool, task_timeout: float | None = None, query: bool = False
+) -> Callable[[Client, str, str], Awaitable[ScenarioRun]]:
     """Cancel the activity (started or not) with ``call.cancellation_type``, then finish the workflow
-    once everything the cancellation causes is in history."""
+    once everything the cancellation causes is in history; with ``query``, query what the workflow
+    saw just before finishing it."""
 
     async def drive(client: Client, task_queue: str, workflow_id: str) -> ScenarioRun:
-        handle = await client.start_workflow(FCancelActivityWorkflow.run, call, id=workflow_id, task_queue=task_queue)
+        handle = await client.start_workflow(
+            FCancelActivityWorkflow.run,
+            call,
+            id=workflow_id,
+            task_queue=task_queue,
+            task_timeout=timedelta(seconds=task_timeout) if task_timeout else None,
+        )
         if started:
             await wait_activity_started(handle)
         else:
@@ -404,8 +419,9 @@ def cancel_activity(call: FActivityCall, *, started: bool) -> Callable[[Client, 
         await wait_until_idle(handle, E.EVENT_TYPE_WORKFLOW_PROPERTIES_MODIFIED)
         if started and call.cancellation_type == "TRY_CANCEL":
             await wait_until_idle(handle, E.EVENT_TYPE_ACTIVITY_TASK_CANCELED)
+        queried = {"query": await handle.query(FCancelActivityWorkflow.outcome)} if query else {}
         await handle.signal(FCancelActivityWorkflow.finish)
-        observations = await outcome(handle)
+        observations = {**queried, **await outcome(handle)}
         return ScenarioRun([await handle.fetch_history()], observations)
 
     return drive
@@ -658,6 +674,15 @@ FAILURE_SCENARIOS: Sequence[Scenario] = (
         cancel_activity(_cancellable("WAIT_CANCELLATION_COMPLETED"), started=True),
     ),
     _s("activity_cancel_abandon", cancel_activity(_cancellable("ABANDON"), started=True)),
+    # the compatibility report's workflow: a 1 s workflow task timeout, an activity cancelled, a query
+    _s(
+        "activity_cancel_then_query_task_timeout_1s",
+        cancel_activity(_cancellable("TRY_CANCEL"), started=True, task_timeout=1, query=True),
+    ),
+    _s(
+        "activity_cancel_wait_then_query_task_timeout_1s",
+        cancel_activity(_cancellable("WAIT_CANCELLATION_COMPLETED"), started=True, task_timeout=1, query=True),
+    ),
     _s(
         "activity_cancel_not_started",
         cancel_activity(FActivityCall("f_succeed", ["x"], task_queue_suffix="-nobody"), started=False),
