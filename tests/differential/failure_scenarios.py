@@ -26,6 +26,7 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflowError, FailureError
 
 from tests.differential.scenarios import (
+    ACTIVITY_TIMEOUT,
     POLL_INTERVAL_SECONDS,
     STEP_TIMEOUT_SECONDS,
     Scenario,
@@ -36,10 +37,24 @@ from tests.differential.scenarios import (
 
 with workflow.unsafe.imports_passed_through():
     # "import a.b as c", not "from a import b": only the former passes the module through.
-    from temporalio.api.enums.v1 import EventType, PendingActivityState
+    from temporalio.api.command.v1 import (
+        Command,
+        CompleteWorkflowExecutionCommandAttributes,
+        RequestCancelActivityTaskCommandAttributes,
+        ScheduleActivityTaskCommandAttributes,
+    )
+    from temporalio.api.common.v1 import ActivityType, WorkflowExecution
+    from temporalio.api.enums.v1 import CommandType, EventType, PendingActivityState
     from temporalio.api.taskqueue.v1 import TaskQueue
-    from temporalio.api.workflowservice.v1 import PollWorkflowTaskQueueRequest
+    from temporalio.api.workflowservice.v1 import (
+        PollActivityTaskQueueRequest,
+        PollWorkflowTaskQueueRequest,
+        RespondActivityTaskCompletedRequest,
+        RespondWorkflowTaskCompletedRequest,
+        SignalWorkflowExecutionRequest,
+    )
     from temporalio.client import Client, WorkflowHandle
+    from temporalio.service import RPCError
     from temporalio.worker import Worker
 
     import tests.failures.shared as shared
@@ -155,6 +170,7 @@ class FCancelActivityWorkflow:
     def __init__(self) -> None:
         self.cancel = False
         self.finished = False
+        self.seen = "not cancelled yet"
 
     @workflow.run
     async def run(self, call: FActivityCall) -> list[str]:
@@ -165,9 +181,14 @@ class FCancelActivityWorkflow:
             seen = [f"result: {await handle}"]
         except (ActivityError, asyncio.CancelledError) as err:
             seen = _chain(err)
+        self.seen = seen[0]
         workflow.upsert_memo({"seen": seen[0]})
         await workflow.wait_condition(lambda: self.finished)
         return seen
+
+    @workflow.query
+    def outcome(self) -> str:
+        return self.seen
 
     @workflow.signal
     def cancel_activity(self) -> None:
@@ -388,12 +409,21 @@ def run_activity(call: FActivityCall) -> Callable[[Client, str, str], Awaitable[
     return drive
 
 
-def cancel_activity(call: FActivityCall, *, started: bool) -> Callable[[Client, str, str], Awaitable[ScenarioRun]]:
+def cancel_activity(
+    call: FActivityCall, *, started: bool, task_timeout: float | None = None, query: bool = False
+) -> Callable[[Client, str, str], Awaitable[ScenarioRun]]:
     """Cancel the activity (started or not) with ``call.cancellation_type``, then finish the workflow
-    once everything the cancellation causes is in history."""
+    once everything the cancellation causes is in history; with ``query``, query what the workflow
+    saw just before finishing it."""
 
     async def drive(client: Client, task_queue: str, workflow_id: str) -> ScenarioRun:
-        handle = await client.start_workflow(FCancelActivityWorkflow.run, call, id=workflow_id, task_queue=task_queue)
+        handle = await client.start_workflow(
+            FCancelActivityWorkflow.run,
+            call,
+            id=workflow_id,
+            task_queue=task_queue,
+            task_timeout=timedelta(seconds=task_timeout) if task_timeout else None,
+        )
         if started:
             await wait_activity_started(handle)
         else:
@@ -404,8 +434,9 @@ def cancel_activity(call: FActivityCall, *, started: bool) -> Callable[[Client, 
         await wait_until_idle(handle, E.EVENT_TYPE_WORKFLOW_PROPERTIES_MODIFIED)
         if started and call.cancellation_type == "TRY_CANCEL":
             await wait_until_idle(handle, E.EVENT_TYPE_ACTIVITY_TASK_CANCELED)
+        queried = {"query": await handle.query(FCancelActivityWorkflow.outcome)} if query else {}
         await handle.signal(FCancelActivityWorkflow.finish)
-        observations = await outcome(handle)
+        observations = {**queried, **await outcome(handle)}
         return ScenarioRun([await handle.fetch_history()], observations)
 
     return drive
@@ -555,6 +586,64 @@ async def workflow_task_timeouts(client: Client, task_queue: str, workflow_id: s
     return ScenarioRun([await handle.fetch_history()], observations)
 
 
+async def cancel_of_an_activity_that_just_finished(client: Client, task_queue: str, workflow_id: str) -> ScenarioRun:
+    """A raw worker: the activity completes while the workflow task that cancels it is in flight.
+
+    The reference accepts the RequestCancelActivityTask (the activity's outcome is buffered and
+    written after the cancel request); no SDK worker can make this race happen on purpose.
+    """
+    C = CommandType  # noqa: N806 - the enum, short
+    service = client.workflow_service
+    queue = TaskQueue(name=f"{task_queue}-raw")
+    handle = await client.start_workflow("RawCancelRace", id=workflow_id, task_queue=queue.name)
+
+    async def next_workflow_task() -> Any:
+        request = PollWorkflowTaskQueueRequest(namespace="default", task_queue=queue, identity="raw")
+        return await service.poll_workflow_task_queue(request)
+
+    async def complete(task: Any, command: Command) -> str:
+        request = RespondWorkflowTaskCompletedRequest(
+            namespace="default", task_token=task.task_token, identity="raw", commands=[command]
+        )
+        try:
+            await service.respond_workflow_task_completed(request)
+        except RPCError as err:
+            return f"refused: {err.message}"
+        return "accepted"
+
+    schedule = ScheduleActivityTaskCommandAttributes(activity_id="a", activity_type=ActivityType(name="A"))
+    schedule.task_queue.CopyFrom(queue)
+    schedule.start_to_close_timeout.FromTimedelta(ACTIVITY_TIMEOUT)
+    schedule_command = Command(
+        command_type=C.COMMAND_TYPE_SCHEDULE_ACTIVITY_TASK, schedule_activity_task_command_attributes=schedule
+    )
+    await complete(await next_workflow_task(), schedule_command)
+    activity_task = await service.poll_activity_task_queue(
+        PollActivityTaskQueueRequest(namespace="default", task_queue=queue, identity="raw")
+    )
+    execution = WorkflowExecution(workflow_id=workflow_id)
+    await service.signal_workflow_execution(
+        SignalWorkflowExecutionRequest(namespace="default", workflow_execution=execution, signal_name="cancel")
+    )
+    cancelling = await next_workflow_task()
+    await service.respond_activity_task_completed(
+        RespondActivityTaskCompletedRequest(namespace="default", task_token=activity_task.task_token, identity="raw")
+    )
+    events = cancelling.history.events
+    scheduled = next(e.event_id for e in events if e.event_type == E.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED)
+    cancel = RequestCancelActivityTaskCommandAttributes(scheduled_event_id=scheduled)
+    cancel_command = Command(
+        command_type=C.COMMAND_TYPE_REQUEST_CANCEL_ACTIVITY_TASK, request_cancel_activity_task_command_attributes=cancel
+    )
+    observations = {"cancel": await complete(cancelling, cancel_command)}
+    finish = Command(
+        command_type=C.COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION,
+        complete_workflow_execution_command_attributes=CompleteWorkflowExecutionCommandAttributes(),
+    )
+    await complete(await next_workflow_task(), finish)
+    return ScenarioRun([await handle.fetch_history()], observations)
+
+
 async def sticky_schedule_to_start_timeout(client: Client, task_queue: str, workflow_id: str) -> ScenarioRun:
     """The sticky worker goes away; the next task times out on its sticky queue after 1 s and moves
     to the normal queue."""
@@ -658,6 +747,16 @@ FAILURE_SCENARIOS: Sequence[Scenario] = (
         cancel_activity(_cancellable("WAIT_CANCELLATION_COMPLETED"), started=True),
     ),
     _s("activity_cancel_abandon", cancel_activity(_cancellable("ABANDON"), started=True)),
+    _s("activity_cancel_of_an_activity_that_just_finished", cancel_of_an_activity_that_just_finished),
+    # the compatibility report's workflow: a 1 s workflow task timeout, an activity cancelled, a query
+    _s(
+        "activity_cancel_then_query_task_timeout_1s",
+        cancel_activity(_cancellable("TRY_CANCEL"), started=True, task_timeout=1, query=True),
+    ),
+    _s(
+        "activity_cancel_wait_then_query_task_timeout_1s",
+        cancel_activity(_cancellable("WAIT_CANCELLATION_COMPLETED"), started=True, task_timeout=1, query=True),
+    ),
     _s(
         "activity_cancel_not_started",
         cancel_activity(FActivityCall("f_succeed", ["x"], task_queue_suffix="-nobody"), started=False),
@@ -689,4 +788,9 @@ FAILURE_SCENARIOS: Sequence[Scenario] = (
 
 
 #: Scenario name -> how Gnomon's histories differ today (xfail on Gnomon only, strict).
-GNOMON_KNOWN_DIFFERENCES: dict[str, str] = {}
+GNOMON_KNOWN_DIFFERENCES: dict[str, str] = {
+    "activity_cancel_of_an_activity_that_just_finished": (
+        "RequestCancelActivityTask for an activity whose outcome arrived while the task ran is refused"
+        " (WorkflowTaskFailed 'is not pending'); the reference records ActivityTaskCancelRequested"
+    ),
+}
