@@ -788,9 +788,4 @@ FAILURE_SCENARIOS: Sequence[Scenario] = (
 
 
 #: Scenario name -> how Gnomon's histories differ today (xfail on Gnomon only, strict).
-GNOMON_KNOWN_DIFFERENCES: dict[str, str] = {
-    "activity_cancel_of_an_activity_that_just_finished": (
-        "RequestCancelActivityTask for an activity whose outcome arrived while the task ran is refused"
-        " (WorkflowTaskFailed 'is not pending'); the reference records ActivityTaskCancelRequested"
-    ),
-}
+GNOMON_KNOWN_DIFFERENCES: dict[str, str] = {}

@@ -64,7 +64,15 @@ from temporalio.api.taskqueue.v1 import TaskQueue
 from gnomon.server.errors import InvalidArgumentError, NotFoundError
 from gnomon.server.history import retry
 from gnomon.server.history.engine import HistoryEngine, Transition
-from gnomon.server.history.mutable_state import ActivityInfo, ChildInfo, ExternalRequestInfo, MutableState, TimerInfo
+from gnomon.server.history.mutable_state import (
+    ACTIVITY_CLOSE_EVENTS,
+    ActivityInfo,
+    ChildInfo,
+    ExternalRequestInfo,
+    MutableState,
+    TimerInfo,
+    attributes_field_of_type,
+)
 from gnomon.server.history.runs import close_run
 from gnomon.server.history.successor import append_successor, cron_backoff, retry_or_cron, start_successor
 from gnomon.server.history.updates import MessageProcessor
@@ -291,8 +299,19 @@ def _apply_schedule_activity(cc: CommandContext, a: ScheduleActivityTaskCommandA
     return event
 
 
+def _finished_while_task_ran(ms: MutableState, scheduled_event_id: int) -> bool:
+    """Whether the activity's outcome arrived while this workflow task ran (it waits, buffered)."""
+    return any(
+        event.event_type in ACTIVITY_CLOSE_EVENTS
+        and getattr(event, attributes_field_of_type(event.event_type)).scheduled_event_id == scheduled_event_id
+        for event in ms.buffered_events
+    )
+
+
 def _validate_cancel_activity(cc: CommandContext, a: RequestCancelActivityTaskCommandAttributes) -> None:
-    if a.scheduled_event_id not in cc.ms.activities:
+    # As on the reference, cancelling an activity that has just finished is recorded: the
+    # request, then its outcome (which the workflow sees next).
+    if a.scheduled_event_id not in cc.ms.activities and not _finished_while_task_ran(cc.ms, a.scheduled_event_id):
         raise CommandError(
             Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_REQUEST_CANCEL_ACTIVITY_ATTRIBUTES,
             f"Activity with scheduled event id {a.scheduled_event_id} is not pending.",
@@ -301,7 +320,13 @@ def _validate_cancel_activity(cc: CommandContext, a: RequestCancelActivityTaskCo
 
 def _apply_cancel_activity(cc: CommandContext, a: RequestCancelActivityTaskCommandAttributes) -> HistoryEvent | None:
     ms = cc.ms
-    info = ms.activities[a.scheduled_event_id]
+    info = ms.activities.get(a.scheduled_event_id)
+    if info is None:  # it finished while the task ran
+        return ms.add_event(
+            ActivityTaskCancelRequestedEventAttributes(
+                scheduled_event_id=a.scheduled_event_id, workflow_task_completed_event_id=cc.completed_event_id
+            )
+        )
     requested = ms.add_event(
         ActivityTaskCancelRequestedEventAttributes(
             scheduled_event_id=info.scheduled_event_id, workflow_task_completed_event_id=cc.completed_event_id

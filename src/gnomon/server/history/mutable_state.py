@@ -308,7 +308,7 @@ class MutableState:
                 child_started[initiated] = event.event_id
                 if initiated in self.children:
                     self.children[initiated].started_event_id = event.event_id
-            elif event.event_type in _ACTIVITY_CLOSE_EVENTS:
+            elif event.event_type in ACTIVITY_CLOSE_EVENTS:
                 attrs = getattr(event, attributes_field_of_type(event.event_type))
                 if attrs.scheduled_event_id in activity_started:
                     attrs.started_event_id = activity_started[attrs.scheduled_event_id]
@@ -336,7 +336,7 @@ _COMPLETION_EVENTS = frozenset(
         EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_TERMINATED,
     }
 )
-_ACTIVITY_CLOSE_EVENTS = frozenset(
+ACTIVITY_CLOSE_EVENTS = frozenset(
     {
         EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED,
         EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED,
