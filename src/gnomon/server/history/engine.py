@@ -290,8 +290,8 @@ class HistoryEngine:
                 self._cache.put(ctx)
                 self._resize(ctx)
                 # Loaded: what it wants goes to matching and the timer queue (deduplicated there).
+                # Not trimmed here: the caller is about to use it (trimming follows each use).
                 self._apply(ctx, self.derive(ctx.ms))
-                self._trim_cache()
             future.set_result(ctx)
             return ctx
         except BaseException as error:
@@ -380,6 +380,7 @@ class HistoryEngine:
         """
         ctx = await self._lock_live(ctx)
         ctx.lock.release()
+        self._trim_cache()
         return ctx
 
     async def refresh(self, ctx: RunContext) -> None:
@@ -399,6 +400,7 @@ class HistoryEngine:
                 ctx.stored = columns
         finally:
             ctx.lock.release()
+        self._trim_cache()
 
     async def create_run(self, ms: MutableState, current: CurrentChange) -> RunContext:
         """Commit a brand-new run (its events are in ``ms.pending_events``)."""
@@ -420,7 +422,6 @@ class HistoryEngine:
         self._resize(ctx)
         self._notify(ctx.key)
         self._apply(ctx, wants)
-        self._trim_cache()
         return ctx
 
     async def _commit(self, tx: Transition) -> None:

@@ -72,13 +72,18 @@ class RunCache:
         return list(self._runs.values())
 
     def over_budget(self) -> list[RunContext]:
-        """Runs to evict, least recently used first, until the estimate fits (pinned ones skipped)."""
+        """Runs to evict, least recently used first, until the estimate fits.
+
+        Pinned runs are skipped, and so is the most recently used one: whoever just used it
+        may use it again at once (and would otherwise read it back, in a loop, under a tiny bound).
+        """
         excess = self.bytes - self.max_bytes
         chosen: list[RunContext] = []
         if excess <= 0:
             return chosen
+        newest = next(reversed(self._runs))
         for ctx in self._runs.values():
-            if not ctx.pinned:
+            if ctx is not newest and not ctx.pinned:
                 chosen.append(ctx)
                 excess -= ctx.size
                 if excess <= 0:
